@@ -1,0 +1,1 @@
+"""loganalyzer: name the sending networks that break SMTP's rules."""

@@ -1,0 +1,348 @@
+"""Lines to typed event rows, in bulk, with the compiled grammars.
+
+One batch of lines goes through three steps, each a handful of polars
+expressions over the whole batch:
+
+1. **Envelope** -- the envelope plans are tried in order, each on the lines the
+   previous ones left; a line no envelope fits is ``unparsed`` (``no-envelope``).
+2. **Dispatch** -- the daemon (last component of the syslog tag) picks the
+   grammar family; lines of programs we do not model become ``other-program``
+   events. One regex per family prefix reads the longest dispatch key.
+3. **Kinds** -- each (family, key) group runs the plan of its first candidate
+   kind; rows it fails go to the next candidate (kinds sharing the key, then
+   those of shorter keys). Rows no candidate takes are ``unparsed``
+   (``unknown-shape``).
+
+Result rows are grouped by kind ("parts"): each part has only the columns its
+grammar can fill, cast to the types in :mod:`loganalyzer.schema`. Timestamps of
+year-less envelopes are finished per file by :mod:`loganalyzer.timestamps`.
+
+:func:`parse_line` is the same pipeline on one line with pyparsing itself, for
+``loganalyzer explain`` and the differential test.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import polars as pl
+import pyparsing as pp
+
+from . import grammars
+from .grammars.elements import Family, Kind, opt, seq, text
+from .plans import HEAD, Plan, compile_plan, dispatch_keys, escape, to_regex
+from .schema import EVENTS
+from .timestamps import YEARLESS, iso_to_utc, yearless_columns
+
+__all__ = ["BatchResult", "LineResult", "Parser", "parse_line"]
+
+OTHER_PROGRAM = "other-program"
+NO_ENVELOPE = "no-envelope"
+UNKNOWN_SHAPE = "unknown-shape"
+
+#: Columns every event part starts with (besides its grammar's fields).
+BASE = ("seq", "line_no", "ts", *YEARLESS, "host", "program", "daemon", "pid", "kind")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A kind of one family, with its compiled plan."""
+
+    family: str
+    kind: Kind
+    plan: Plan
+    part: str  # key of the output part: family/kind-index
+
+    @property
+    def name(self) -> str:
+        return self.kind.name
+
+
+@dataclass
+class BatchResult:
+    """What one batch produced: event parts by part key, and unparsed rows."""
+
+    parts: dict[str, pl.DataFrame] = field(default_factory=dict)
+    unparsed: pl.DataFrame | None = None
+
+
+def _field_dtypes() -> dict[str, pl.DataType]:
+    schema = EVENTS.polars()
+    return dict(schema.items())
+
+
+class Parser:
+    """The compiled grammars. Build once (compiling takes a few milliseconds)."""
+
+    def __init__(self) -> None:
+        self.envelopes = [(name, compile_plan(g)) for name, g in grammars.ENVELOPES]
+        self.candidates: dict[tuple[str, str], list[Candidate]] = {}
+        self.dispatch: dict[str, str] = {}  # prefix regex -> dispatch regex
+        self.family_prefix: dict[str, str] = {}
+        self.dtypes = _field_dtypes()
+        by_prefix: dict[str, set[str]] = {}
+        for fname, fam in grammars.FAMILIES.items():
+            prefix = to_regex(fam.prefix, capture=False) if fam.prefix is not None else ""
+            self.family_prefix[fname] = prefix
+            keys = by_prefix.setdefault(prefix, set())
+            for kind in fam.kinds:
+                keys.update(dispatch_keys(kind.body))
+        for prefix, keys in by_prefix.items():
+            alternatives = "|".join(escape(k) for k in sorted(keys, key=lambda k: (-len(k), k)) if k)
+            head = f"(?:{prefix})?" if prefix else ""
+            self.dispatch[prefix] = f"^{head}(?P<key>(?:{alternatives})?)"
+        self._compiled: dict[tuple[str, int], Candidate] = {}
+
+    # -- candidates -----------------------------------------------------------
+
+    def _candidate(self, fname: str, index: int) -> Candidate:
+        key = (fname, index)
+        if key not in self._compiled:
+            fam = grammars.FAMILIES[fname]
+            kind = fam.kinds[index]
+            self._compiled[key] = Candidate(fname, kind, compile_plan(fam.grammar(kind)), f"{fname}/{index}")
+        return self._compiled[key]
+
+    def candidates_for(self, fname: str, key: str) -> list[Candidate]:
+        """Kinds of ``fname`` to try for dispatch ``key``: longest matching key first."""
+        cache_key = (fname, key)
+        if cache_key not in self.candidates:
+            fam = grammars.FAMILIES[fname]
+            ranked: list[tuple[int, int, int]] = []
+            for i, kind in enumerate(fam.kinds):
+                best = max((len(k) for k in dispatch_keys(kind.body) if key.startswith(k)), default=-1)
+                if best >= 0:
+                    ranked.append((-best, i, i))
+            self.candidates[cache_key] = [self._candidate(fname, i) for _, _, i in sorted(ranked)]
+        return self.candidates[cache_key]
+
+    @cached_property
+    def daemon_family(self) -> dict[str, str]:
+        return dict(grammars.DAEMONS)
+
+    # -- plans -------------------------------------------------------------------
+
+    @staticmethod
+    def run_plan(frame: pl.DataFrame, column: str, plan: Plan) -> tuple[pl.DataFrame, pl.Series]:
+        """Apply ``plan`` to ``frame[column]``: (fields as strings, matched mask)."""
+        text_col = frame.get_column(column)
+        caps = text_col.str.extract_groups(plan.head).struct.unnest()
+        head = caps.get_column(HEAD)
+        ok = head.is_not_null()
+        out = caps.drop(HEAD)
+        if plan.rest or plan.until:
+            rest = pl.DataFrame({"t": text_col, "n": head.str.len_chars()}).select(
+                pl.col("t").str.slice(pl.col("n"))
+            )["t"]
+            if plan.rest:
+                out = out.with_columns(rest.alias(plan.rest))
+            else:
+                assert plan.until and plan.then and plan.until_pattern
+                free = rest.str.replace(plan.until_pattern, "")
+                trailer = pl.DataFrame({"t": rest, "n": free.str.len_chars()}).select(
+                    pl.col("t").str.slice(pl.col("n"))
+                )["t"]
+                sub, sub_ok = Parser.run_plan(pl.DataFrame({"t": trailer}), "t", plan.then)
+                ok = ok & sub_ok
+                out = pl.concat([out.with_columns(free.alias(plan.until)), sub], how="horizontal")
+        return out, ok.fill_null(False)
+
+    # -- one batch ---------------------------------------------------------------
+
+    def parse_batch(self, lines: pl.DataFrame, *, source: str) -> BatchResult:
+        """Parse ``lines`` (columns seq, line_no, line) from one source."""
+        result = BatchResult()
+        pending = lines
+        enveloped: list[pl.DataFrame] = []
+        for name, plan in self.envelopes:
+            if pending.is_empty():
+                break
+            fields, ok = self.run_plan(pending, "line", plan)
+            if ok.any():
+                hit = pl.concat([pending.select("seq", "line_no"), fields], how="horizontal").filter(ok)
+                enveloped.append(self._envelope_frame(hit, name))
+            pending = pending.filter(~ok)
+        unparsed = [self._unparsed(pending, NO_ENVELOPE)] if not pending.is_empty() else []
+        if enveloped:
+            env = pl.concat(enveloped, how="vertical")
+            self._parse_messages(env, result, unparsed)
+        if unparsed:
+            frame = pl.concat(unparsed, how="diagonal_relaxed")
+            result.unparsed = frame.join(lines.select("seq", "line"), on="seq", how="left").rename({"line": "raw"})
+        return result
+
+    @staticmethod
+    def _envelope_frame(hit: pl.DataFrame, name: str) -> pl.DataFrame:
+        cols = hit.columns
+        time: list[pl.Expr]
+        if "month" in cols:
+            time = [pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("ts"), *yearless_columns(
+                pl.col("month"), pl.col("day"), pl.col("clock")
+            )]
+        else:
+            time = [
+                iso_to_utc(pl.col("timestamp")).alias("ts"),
+                pl.lit(None, dtype=pl.Int8).alias("_month"),
+                pl.lit(None, dtype=pl.Int8).alias("_day"),
+                pl.lit(None, dtype=pl.Int64).alias("_tod_us"),
+            ]
+        program = pl.col("program")
+        return hit.select(
+            "seq",
+            "line_no",
+            *time,
+            pl.col("host"),
+            program,
+            program.str.extract(r"([^/]+)$", 1).alias("daemon"),
+            pl.col("pid").cast(pl.Int32, strict=False),
+            pl.col("msg"),
+        )
+
+    def _parse_messages(self, env: pl.DataFrame, result: BatchResult, unparsed: list[pl.DataFrame]) -> None:
+        families = env.get_column("daemon").replace_strict(self.daemon_family, default=None, return_dtype=pl.String)
+        env = env.with_columns(families.alias("_family"))
+        modelled = env.filter(pl.col("_family").is_not_null())
+        other = env.filter(pl.col("_family").is_null())
+        if not other.is_empty():
+            self._emit(result, OTHER_PROGRAM, other.drop("msg", "_family").with_columns(kind=pl.lit(OTHER_PROGRAM)))
+        if modelled.is_empty():
+            return
+        prefixes = modelled.get_column("_family").replace_strict(self.family_prefix, return_dtype=pl.String)
+        modelled = modelled.with_columns(prefixes.alias("_prefix"))
+        keyed = []
+        for (prefix,), group in modelled.group_by("_prefix", maintain_order=True):
+            key = group.get_column("msg").str.extract(self.dispatch[str(prefix)], 1)
+            keyed.append(group.with_columns(key.fill_null("").alias("_key")))
+        work = pl.concat(keyed)
+        for (fname, key), group in work.group_by("_family", "_key", maintain_order=True):
+            rest = group
+            for cand in self.candidates_for(str(fname), str(key)):
+                if rest.is_empty():
+                    break
+                fields, ok = self.run_plan(rest, "msg", cand.plan)
+                if ok.any():
+                    hit = pl.concat([rest, fields], how="horizontal").filter(ok)
+                    self._emit(result, cand.part, self._typed(hit, cand))
+                rest = rest.filter(~ok)
+            if not rest.is_empty():
+                unparsed.append(self._unparsed_enveloped(rest))
+
+    def _typed(self, hit: pl.DataFrame, cand: Candidate) -> pl.DataFrame:
+        names = [n for n in cand.plan.all_fields() if n in hit.columns]
+        casts = []
+        for n in names:
+            dtype = self.dtypes[n]
+            col = pl.col(n)
+            if dtype == pl.String:
+                casts.append(col)
+            elif dtype == pl.Categorical:
+                casts.append(col.cast(pl.Categorical))
+            else:
+                casts.append(col.str.strip_chars().cast(dtype, strict=False))
+        return hit.select(*BASE[:-1], pl.lit(cand.name).alias("kind"), *casts)
+
+    @staticmethod
+    def _emit(result: BatchResult, part: str, frame: pl.DataFrame) -> None:
+        base = [c for c in BASE if c in frame.columns]
+        frame = frame.with_columns(
+            pl.col("host").cast(pl.Categorical),
+            pl.col("program").cast(pl.Categorical),
+            pl.col("daemon").cast(pl.Categorical),
+            pl.col("kind").cast(pl.Categorical),
+        ).select(*base, *[c for c in frame.columns if c not in base])
+        if part in result.parts:
+            result.parts[part] = pl.concat([result.parts[part], frame])
+        else:
+            result.parts[part] = frame
+
+    @staticmethod
+    def _unparsed(frame: pl.DataFrame, problem: str) -> pl.DataFrame:
+        return frame.select(
+            "seq",
+            "line_no",
+            pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("ts"),
+            *[pl.lit(None, dtype=dt).alias(c) for c, dt in (("_month", pl.Int8), ("_day", pl.Int8),
+                                                             ("_tod_us", pl.Int64))],
+            pl.lit(None, dtype=pl.String).alias("host"),
+            pl.lit(None, dtype=pl.String).alias("program"),
+            pl.lit(problem).alias("problem"),
+        )
+
+    @staticmethod
+    def _unparsed_enveloped(frame: pl.DataFrame) -> pl.DataFrame:
+        return frame.select(
+            "seq", "line_no", "ts", *YEARLESS, "host", "program", pl.lit(UNKNOWN_SHAPE).alias("problem")
+        )
+
+
+# --- the pyparsing path ---------------------------------------------------------
+
+
+@dataclass
+class LineResult:
+    """What the pyparsing path made of one line."""
+
+    envelope: str | None = None
+    envelope_fields: dict[str, str] = field(default_factory=dict)
+    family: str | None = None
+    key: str | None = None
+    kind: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    tried: list[tuple[str, pp.ParseBaseException]] = field(default_factory=list)
+
+    @property
+    def problem(self) -> str | None:
+        if self.envelope is None:
+            return NO_ENVELOPE
+        if self.family is None:
+            return OTHER_PROGRAM
+        return None if self.kind is not None else UNKNOWN_SHAPE
+
+
+def _rest_after_prefix(fam: Family, message: str) -> str:
+    if fam.prefix is None:
+        return message
+    grammar = seq(opt(fam.prefix), text("__rest"))
+    return str(grammar.parse_string(message, parse_all=True)["__rest"])
+
+
+def parse_line(line: str) -> LineResult:
+    """Parse one line with pyparsing, mirroring the bulk pipeline step by step."""
+    out = LineResult()
+    for name, grammar in grammars.ENVELOPES:
+        try:
+            out.envelope_fields = grammar.parse_string(line, parse_all=True).as_dict()
+        except pp.ParseBaseException as exc:
+            out.tried.append((f"envelope {name}", exc))
+            continue
+        out.envelope = name
+        break
+    else:
+        return out
+    message = out.envelope_fields.get("msg", "")
+    daemon = grammars.daemon_of(out.envelope_fields["program"])
+    out.family = grammars.DAEMONS.get(daemon)
+    if out.family is None:
+        return out
+    fam = grammars.FAMILIES[out.family]
+    rest = _rest_after_prefix(fam, message)
+    ranked = sorted(
+        (
+            (-max(len(k) for k in dispatch_keys(kind.body) if rest.startswith(k)), i, kind)
+            for i, kind in enumerate(fam.kinds)
+            if any(rest.startswith(k) for k in dispatch_keys(kind.body))
+        ),
+        key=lambda t: (t[0], t[1]),
+    )
+    if ranked:
+        out.key = rest[: -ranked[0][0]]
+    for _, _, kind in ranked:
+        try:
+            out.fields = fam.grammar(kind).parse_string(message, parse_all=True).as_dict()
+        except pp.ParseBaseException as exc:
+            out.tried.append((kind.name, exc))
+            continue
+        out.kind = kind.name
+        break
+    return out

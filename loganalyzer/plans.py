@@ -1,0 +1,206 @@
+"""Compile a line grammar into a bulk extraction plan.
+
+The grammars in :mod:`loganalyzer.grammars` are pyparsing objects. Calling
+``parse_string`` on each of a million lines is far too slow, so this module walks
+the very same objects and turns each one into a :class:`Plan`: a few regular
+expressions that polars runs over a whole column at once (Rust ``regex``).
+
+Measured on this project's logs, a Rust regex group that captures a long free-text
+tail costs 5-10x more than one that captures a short fixed-shape field. A plan
+therefore captures only the *head* of a line (everything up to the first free
+text) and takes free text by slicing:
+
+* :class:`~loganalyzer.grammars.elements.Free` (rest of line): the text after the
+  head;
+* ``text_until`` (free text, then a structured trailer): the first match of the
+  trailer's non-capturing pattern, anchored at the end of the line, is removed
+  from the remainder (``str.replace`` finds the leftmost match, which is exactly
+  pyparsing's ``SkipTo``); what is left is the text, and the trailer is parsed by
+  the next plan.
+
+Both halves of the pair (pyparsing and the plan) come from one object, and
+``tests/test_differential.py`` proves they agree field by field.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyparsing as pp
+
+from .grammars.elements import Free
+
+__all__ = ["Plan", "PlanError", "compile_plan", "dispatch_keys", "to_regex", "field_names"]
+
+#: Characters that must be escaped to stand for themselves in both Python ``re``
+#: and Rust ``regex`` (outside a character class). Deliberately not ``re.escape``:
+#: that escapes spaces and ``-``, which Rust rejects or reads differently.
+_META = set("\\.+*?()|[]{}^$")
+
+HEAD = "__h"  # group name of the whole head match (its length locates the tail)
+
+
+class PlanError(ValueError):
+    """A grammar uses a construct the bulk path cannot express."""
+
+
+def escape(text: str) -> str:
+    """Escape literal text for both regex dialects."""
+    return "".join("\\" + c if c in _META else c for c in text)
+
+
+def _flatten(expr: pp.ParserElement) -> list[pp.ParserElement]:
+    """Inline unnamed nested sequences: ``seq(a, seq(b, c))`` -> ``[a, b, c]``."""
+    if isinstance(expr, pp.And) and not expr.resultsName:
+        out: list[pp.ParserElement] = []
+        for sub in expr.exprs:
+            out.extend(_flatten(sub))
+        return out
+    return [expr]
+
+
+def to_regex(expr: pp.ParserElement, *, capture: bool = True) -> str:
+    """The regular expression equivalent to ``expr``.
+
+    With ``capture`` every results name becomes a named group; without, the
+    pattern has no groups at all (used for the trailer searches).
+    """
+
+    def named(body: str, *, atomic: bool = False) -> str:
+        # ``atomic`` parts (literal text, a concatenation) need no group of
+        # their own: every context that could split them adds one.
+        name = expr.resultsName
+        if capture and name:
+            return f"(?P<{name}>{body})"
+        return body if atomic else f"(?:{body})"
+
+    if isinstance(expr, Free):
+        if capture and expr.resultsName:
+            raise PlanError(f"free text {expr.resultsName!r} must be taken by slicing")
+        return ".*"
+    if isinstance(expr, pp.Regex):
+        return named(expr.pattern)
+    if isinstance(expr, pp.Literal):
+        return named(escape(expr.match), atomic=True)
+    if isinstance(expr, pp.StringEnd):
+        return "$"
+    if isinstance(expr, pp.And):
+        return named("".join(to_regex(e, capture=capture) for e in expr.exprs), atomic=True)
+    if isinstance(expr, (pp.MatchFirst, pp.Or)):
+        return named("|".join(to_regex(e, capture=capture) for e in expr.exprs))
+    if isinstance(expr, pp.Opt):
+        if capture and expr.resultsName:
+            raise PlanError("name the parts of an optional, not the optional")
+        return f"(?:{to_regex(expr.expr, capture=capture)})?"
+    if isinstance(expr, pp.SkipTo):
+        if capture:
+            raise PlanError("text_until may only stand at the top level of a line grammar")
+        return ".*?"
+    raise PlanError(f"unsupported grammar element {type(expr).__name__}: {expr}")
+
+
+def field_names(expr: pp.ParserElement) -> list[str]:
+    """Every results name in ``expr``, in order of appearance."""
+    names: list[str] = []
+
+    def walk(e: pp.ParserElement) -> None:
+        if e.resultsName:
+            names.append(e.resultsName)
+        if isinstance(e, pp.ParseExpression):
+            for sub in e.exprs:
+                walk(sub)
+        elif isinstance(e, pp.ParseElementEnhance) and not isinstance(e, pp.SkipTo):
+            walk(e.expr)
+        elif isinstance(e, pp.SkipTo):
+            walk(e.expr)
+
+    walk(expr)
+    return names
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How to pull the fields of one grammar out of a string column.
+
+    ``head`` is an anchored pattern whose group ``__h`` spans the head; ``fields``
+    are its named groups. Then one of: nothing (the head reaches the end of the
+    line), ``rest`` (field taking the remainder) or ``until`` (field taking the
+    remainder minus the first end-anchored match of ``until_pattern``, the rest
+    parsed by ``then``).
+    """
+
+    head: str
+    fields: tuple[str, ...]
+    rest: str | None = None
+    until: str | None = None
+    until_pattern: str | None = None
+    then: Plan | None = None
+
+    def all_fields(self) -> tuple[str, ...]:
+        """Every field this plan produces, in order."""
+        out = list(self.fields)
+        if self.rest:
+            out.append(self.rest)
+        if self.until:
+            out.append(self.until)
+        if self.then:
+            out.extend(self.then.all_fields())
+        return tuple(out)
+
+
+def _compile_elements(elements: list[pp.ParserElement]) -> Plan:
+    head: list[str] = []
+    fields: list[str] = []
+    for i, element in enumerate(elements):
+        if isinstance(element, Free):
+            tail = elements[i + 1 :]
+            if any(not isinstance(e, pp.StringEnd) for e in tail):
+                raise PlanError("free text must end the line")
+            return Plan(_anchor(head, end=False), tuple(fields), rest=element.resultsName)
+        if isinstance(element, pp.SkipTo):
+            trailer = elements[i + 1 :]
+            target = to_regex(element.expr, capture=False)  # ends the line: has "$"
+            if to_regex(pp.And(trailer), capture=False).replace("$", "") != target.replace("$", ""):
+                raise PlanError("text_until must be followed by its own trailer")
+            return Plan(
+                _anchor(head, end=False),
+                tuple(fields),
+                until=element.resultsName,
+                until_pattern=target,
+                then=_compile_elements(trailer),
+            )
+        head.append(to_regex(element))
+        fields.extend(field_names(element))
+    return Plan(_anchor(head, end=True), tuple(fields))
+
+
+def _anchor(parts: list[str], *, end: bool) -> str:
+    body = "".join(parts)
+    if end and not body.endswith("$"):
+        body += "$"
+    return f"^(?P<{HEAD}>{body.rstrip('$')})" + ("$" if end else "")
+
+
+def compile_plan(grammar: pp.ParserElement) -> Plan:
+    """Compile a line grammar (built with :mod:`grammars.elements`) into a plan."""
+    plan = _compile_elements(_flatten(grammar))
+    names = plan.all_fields()
+    dupes = {n for n in names if names.count(n) > 1}
+    if dupes:
+        raise PlanError(f"field names used twice in one grammar: {sorted(dupes)}")
+    return plan
+
+
+def dispatch_keys(body: pp.ParserElement) -> tuple[str, ...]:
+    """The literal prefixes a line body can start with, for dispatch.
+
+    A body starting with a literal has that literal as its key; one starting
+    with ``one_of`` has each word; anything else (a regex) has the empty key,
+    which makes it the catch-all of its program family.
+    """
+    first = _flatten(body)[0]
+    if isinstance(first, pp.Literal):
+        return (first.match,)
+    if isinstance(first, pp.MatchFirst) and all(isinstance(e, pp.Literal) for e in first.exprs):
+        return tuple(e.match for e in first.exprs)  # type: ignore[attr-defined]
+    return ("",)

@@ -1,0 +1,138 @@
+"""Read inputs into :class:`~loganalyzer.tables.Tables`.
+
+Inputs are read one after the other, in the order :func:`sources.expand` gives;
+each is cut into batches of lines that a small thread pool parses at once (the
+heavy work is in polars, which releases the GIL). Every line gets ``seq``, its
+position in the whole input. When a file ends, the year of its year-less
+timestamps is settled and the timestamps are converted to UTC.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+
+import polars as pl
+
+from .parse import BatchResult, Parser
+from .settings import Settings
+from .sources import Input, LineBatch, Opened, expand, open_input, split_lines
+from .tables import ReadStats, SourceStats, Tables
+from .timestamps import YEARLESS, YearTracker, compose, naive_to_utc
+
+__all__ = ["read", "read_inputs"]
+
+
+def read(paths: str | Iterable[str], settings: Settings | None = None, *, parser: Parser | None = None) -> Tables:
+    """Read log files (paths, globs, directories, rotated sets, ``-``) into tables.
+
+    >>> tables = read("samples/postfix/greylisting.log")
+    >>> tables.events.select("kind").unique().collect().height > 3
+    True
+    """
+    settings = settings or Settings()
+    items = expand([paths] if isinstance(paths, str) else list(paths), rotated=settings.rotated)
+    return read_inputs(items, settings, parser=parser)
+
+
+def read_inputs(items: list[Input], settings: Settings, *, parser: Parser | None = None) -> Tables:
+    """Read already-expanded inputs."""
+    parser = parser or Parser()
+    stats = ReadStats()
+    parts: dict[str, list[pl.DataFrame]] = {}
+    unparsed: list[pl.DataFrame] = []
+    seq = 0
+    with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
+        for item in items:
+            opened = open_input(item)
+            source = SourceStats(item.path, opened.compression, first_seq=seq)
+            stats.sources.append(source)
+            file_parts, file_unparsed = _read_one(opened, source, parser, pool, settings)
+            source.warnings.extend(opened.warnings)
+            seq += source.lines
+            for key, frames in file_parts.items():
+                parts.setdefault(key, []).extend(frames)
+            unparsed.extend(file_unparsed)
+    merged = [pl.concat(frames) if len(frames) > 1 else frames[0] for frames in parts.values()]
+    return Tables(merged, unparsed, stats)
+
+
+def _batches(opened: Opened, source: SourceStats, settings: Settings) -> Iterator[tuple[LineBatch, pl.DataFrame]]:
+    for batch in split_lines(opened.blocks, batch_bytes=settings.batch_bytes):
+        n = len(batch.lines)
+        first_seq = source.first_seq + batch.first_line - 1
+        frame = pl.DataFrame(
+            {
+                "seq": pl.int_range(first_seq, first_seq + n, dtype=pl.Int64, eager=True),
+                "line_no": pl.int_range(batch.first_line, batch.first_line + n, dtype=pl.Int64, eager=True),
+                "line": batch.lines,
+            }
+        )
+        source.lines += n
+        source.replaced += batch.replaced
+        yield batch, frame
+
+
+def _read_one(
+    opened: Opened, source: SourceStats, parser: Parser, pool: ThreadPoolExecutor, settings: Settings
+) -> tuple[dict[str, list[pl.DataFrame]], list[pl.DataFrame]]:
+    tracker = YearTracker()
+    parts: dict[str, list[pl.DataFrame]] = {}
+    unparsed: list[pl.DataFrame] = []
+    inflight: deque[Future[BatchResult]] = deque()
+
+    def collect(result: BatchResult) -> None:
+        _observe_years(tracker, result)
+        for key, frame in result.parts.items():
+            parts.setdefault(key, []).append(frame)
+        if result.unparsed is not None:
+            unparsed.append(result.unparsed)
+
+    for _, frame in _batches(opened, source, settings):
+        inflight.append(pool.submit(parser.parse_batch, frame, source=source.path))
+        while len(inflight) > settings.jobs:
+            collect(inflight.popleft().result())
+    while inflight:
+        collect(inflight.popleft().result())
+
+    finish = _timestamp_finisher(tracker, opened.mtime, settings)
+    src = pl.lit(source.path).cast(pl.Categorical).alias("source")
+    out = {
+        key: [_finish(pl.concat(frames) if len(frames) > 1 else frames[0], finish, src)]
+        for key, frames in parts.items()
+    }
+    done = [_finish(u, finish, src) for u in unparsed]
+    return out, done
+
+
+def _observe_years(tracker: YearTracker, result: BatchResult) -> None:
+    frames = [f.select("seq", "_month", "_day") for f in result.parts.values()]
+    if result.unparsed is not None:
+        frames.append(result.unparsed.select("seq", "_month", "_day"))
+    if not frames:
+        return
+    yearless = pl.concat(frames).filter(pl.col("_month").is_not_null()).sort("seq")
+    tracker.observe(yearless["seq"], yearless["_month"], yearless["_day"])
+
+
+def _timestamp_finisher(tracker: YearTracker, mtime: float, settings: Settings):  # type: ignore[no-untyped-def]
+    def finish(frame: pl.DataFrame) -> pl.DataFrame:
+        mask = frame["_month"].is_not_null()
+        if not mask.any():
+            return frame
+        years = tracker.years(frame["seq"], mtime=mtime, tz=settings.timezone, year=settings.year)
+        naive = compose(pl.col("_year"), pl.col("_month"), pl.col("_day"), pl.col("_tod_us"))
+        return frame.with_columns(years.alias("_year")).with_columns(
+            pl.when(pl.col("_month").is_not_null())
+            .then(naive_to_utc(naive, settings.timezone))
+            .otherwise(pl.col("ts"))
+            .alias("ts")
+        ).drop("_year")
+
+    return finish
+
+
+def _finish(frame: pl.DataFrame, finish, src: pl.Expr) -> pl.DataFrame:  # type: ignore[no-untyped-def]
+    done = finish(frame).drop(*YEARLESS)
+    return done.with_columns(src).select("seq", "source", *[c for c in done.columns if c != "seq"])

@@ -1,0 +1,349 @@
+"""The tables loganalyzer produces, defined once.
+
+Every column of every table is declared here with its Arrow type and a one-line
+meaning; the parser, the correlators, the detectors, the Parquet writer and the
+README all take their names and types from this module. Grammar field names are
+event column names (a test checks that every field a grammar can produce has a
+column here).
+
+Polars schemas are derived from the Arrow ones (:func:`polars_schema`).
+Low-cardinality text (hosts, programs, kinds, stages, statuses) is
+dictionary-encoded: ``pa.dictionary(int32, string)`` in Arrow, ``Categorical`` in
+polars.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import polars as pl
+import pyarrow as pa
+
+__all__ = [
+    "COMMANDS",
+    "EVENTS",
+    "FINDINGS",
+    "MESSAGES",
+    "SESSIONS",
+    "TABLES",
+    "UNPARSED",
+    "Column",
+    "Table",
+    "polars_schema",
+]
+
+TS = pa.timestamp("us", tz="UTC")
+CAT = pa.dictionary(pa.int32(), pa.string())
+STR = pa.string()
+I16 = pa.int16()
+I32 = pa.int32()
+I64 = pa.int64()
+F64 = pa.float64()
+BOOL = pa.bool_()
+#: ``ok/total`` pair of one command in Postfix's disconnect statistics.
+PAIR = pa.struct([pa.field("ok", I32), pa.field("total", I32)])
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: name, Arrow type, meaning."""
+
+    name: str
+    type: pa.DataType
+    doc: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A named, documented list of columns."""
+
+    name: str
+    doc: str
+    columns: tuple[Column, ...]
+
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    def arrow(self) -> pa.Schema:
+        """The Arrow schema."""
+        return pa.schema([pa.field(c.name, c.type) for c in self.columns])
+
+    def polars(self) -> pl.Schema:
+        """The polars schema (see :func:`polars_schema`)."""
+        return polars_schema(self.arrow())
+
+    def __getitem__(self, name: str) -> Column:
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+def _polars_type(t: pa.DataType) -> pl.DataType:
+    if pa.types.is_dictionary(t):
+        return pl.Categorical()
+    if pa.types.is_struct(t):
+        return pl.Struct({f.name: _polars_type(f.type) for f in t})
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return pl.List(_polars_type(t.value_type))
+    return pl.from_arrow(pa.array([], type=t)).dtype  # type: ignore[union-attr]
+
+
+def polars_schema(schema: pa.Schema) -> pl.Schema:
+    """The polars schema equivalent to an Arrow schema (dictionaries -> Categorical)."""
+    return pl.Schema({f.name: _polars_type(f.type) for f in schema})
+
+
+def _c(name: str, type_: pa.DataType, doc: str) -> Column:
+    return Column(name, type_, doc)
+
+
+# --- events ---------------------------------------------------------------------
+
+_WHERE = (
+    _c("seq", I64, "position of the line in the whole input, in reading order"),
+    _c("source", CAT, "file the line came from (`-` for standard input)"),
+    _c("line_no", I64, "1-based line number in that file"),
+)
+_ENVELOPE = (
+    _c("ts", TS, "timestamp in UTC"),
+    _c("host", CAT, "host that logged the line (several hosts may share one file)"),
+    _c("program", CAT, "syslog tag as logged, e.g. postfix/submission/smtpd"),
+    _c("daemon", CAT, "last component of the tag: smtpd, postscreen, opendkim, ..."),
+    _c("pid", I32, "process id from the tag"),
+    _c("kind", CAT, "line kind: the grammar that matched (connect, reject, delivery, ...)"),
+)
+_FIELDS = (
+    _c("queue_id", STR, "Postfix queue id, NOQUEUE, or Exim message id"),
+    _c("client_name", STR, "client hostname as logged (`unknown` without forward-confirmed PTR)"),
+    _c("client_ip", STR, "client IP address"),
+    _c("client_port", I32, "client source port (smtpd_client_port_logging, postscreen)"),
+    _c("client_prefix", I32, "prefix length postgrey logged after the address"),
+    _c("helo", STR, "HELO/EHLO name"),
+    _c("sender", STR, "envelope sender (empty for the null sender <>)"),
+    _c("recipient", STR, "envelope recipient"),
+    _c("orig_to", STR, "original recipient before rewriting"),
+    _c("proto", CAT, "SMTP or ESMTP"),
+    _c("action", CAT, "what the daemon did: reject, reject_warning, hold, milter-reject, ..."),
+    _c("stage", CAT, "SMTP stage: CONNECT EHLO HELO MAIL RCPT DATA END-OF-MESSAGE BDAT STARTTLS AUTH ..."),
+    _c("reply_code", I16, "SMTP reply code (450, 554, ...)"),
+    _c("dsn", CAT, "enhanced status code (RFC 3463), e.g. 4.7.1"),
+    _c("reason", STR, "reply or reason text"),
+    _c("end_reason", CAT, "lost connection, timeout or too many errors"),
+    _c("bytes", I64, "bytes received (DATA/BDAT stage) or sent before the greeting (PREGREET)"),
+    _c("command_stats", STR, "smtpd disconnect statistics as logged, e.g. ` ehlo=1 mail=1 rcpt=0/1 commands=2/3`"),
+    _c("notes", STR, "smtpd disconnect notes, e.g. bare_lf"),
+    _c("sasl_method", CAT, "SASL mechanism"),
+    _c("sasl_username", STR, "SASL login name"),
+    _c("sasl_sender", STR, "SASL sender"),
+    _c("orig_queue_id", STR, "queue id before a content filter"),
+    _c("orig_client", STR, "client before a content filter"),
+    _c("relay", STR, "next hop: host[ip]:port, socket, transport name or none"),
+    _c("conn_use", I32, "times the SMTP connection was reused"),
+    _c("delay", F64, "total delivery delay in seconds"),
+    _c("delay_before_queue", F64, "seconds before the queue manager, including reception"),
+    _c("delay_in_queue", F64, "seconds in the queue manager"),
+    _c("delay_connect", F64, "seconds of connection setup (DNS, HELO, TLS)"),
+    _c("delay_transmit", F64, "seconds of message transmission"),
+    _c("tls_status", STR, "Postfix 3.11+ tls= delivery feature status, e.g. may:none"),
+    _c("status", CAT, "delivery status: sent, deferred, bounced, expired, ..."),
+    _c("command", STR, "remote SMTP command a reply answered"),
+    _c("size", I64, "message size in bytes"),
+    _c("nrcpt", I32, "number of recipients"),
+    _c("message_id", STR, "Message-ID header value"),
+    _c("uid", I32, "local submitter uid"),
+    _c("notification", CAT, "kind of bounce notification"),
+    _c("child_queue_id", STR, "queue id of the notification message"),
+    _c("count", I32, "count logged by the line (rate limits, deleted messages)"),
+    _c("limit", CAT, "which rate limit"),
+    _c("service", CAT, "master.cf service"),
+    _c("table", STR, "lookup table"),
+    _c("check_part", CAT, "header or body (content checks)"),
+    _c("check_text", STR, "header or body text that triggered a content check"),
+    _c("severity", CAT, "warning, error, fatal or panic"),
+    _c("tls_trust", CAT, "Anonymous, Untrusted, Trusted or Verified"),
+    _c("tls_session", CAT, "established or reused"),
+    _c("tls_sni", STR, "server name the client asked for"),
+    _c("tls_protocol", CAT, "TLS protocol version, e.g. TLSv1.3"),
+    _c("tls_cipher", CAT, "TLS cipher"),
+    _c("tls_bits", I32, "cipher bits in use"),
+    _c("tls_alg_bits", I32, "cipher algorithm bits"),
+    _c("tls_details", STR, "key exchange and signature details"),
+    _c("tls_role", CAT, "tlsproxy role"),
+    _c("tls_thread", I32, "thread number of pre-2.11 TLS errors"),
+    _c("tls_error_code", STR, "OpenSSL error code, e.g. 0A0000C1"),
+    _c("tls_library", CAT, "OpenSSL library, e.g. SSL routines"),
+    _c("tls_function", CAT, "OpenSSL function (empty in OpenSSL 3)"),
+    _c("tls_error", CAT, "TLS failure reason, e.g. no shared cipher"),
+    _c("tls_error_file", STR, "OpenSSL source file of the error"),
+    _c("tls_error_line", I32, "OpenSSL source line of the error"),
+    _c("tls_error_data", STR, "OpenSSL error data, e.g. SSL alert number 48"),
+    _c("local_ip", STR, "local address the client connected to (postscreen)"),
+    _c("local_port", I32, "local port the client connected to (postscreen)"),
+    _c("elapsed", F64, "seconds, as logged by postscreen"),
+    _c("screen_result", CAT, "postscreen verdict or violation: PASS NEW, PREGREET, ..."),
+    _c("screen_phase", STR, "postscreen test phase"),
+    _c("dnsbl_rank", I32, "postscreen DNSBL score"),
+    _c("dnsbl_domain", STR, "DNSBL zone"),
+    _c("dnsbl_answer", STR, "DNSBL answer"),
+    _c("greylist_action", CAT, "postgrey action: greylist or pass"),
+    _c("greylist_reason", STR, "postgrey reason: new, early-retry (Ns missing), triplet found, ..."),
+    _c("greylist_delay", I32, "postgrey: seconds since the triplet was first seen"),
+    _c("spf_result", CAT, "SPF result: Pass, Fail, Softfail, Neutral, None, Temperror, Permerror"),
+    _c("spf_identity", CAT, "SPF identity checked: mailfrom or helo"),
+    _c("spf_comment", STR, "SPF result explanation"),
+    _c("spf_receiver", STR, "SPF receiver field"),
+    _c("dkim_result", CAT, "DKIM outcome as logged by OpenDKIM"),
+    _c("dkim_domain", STR, "DKIM d= domain"),
+    _c("dkim_selector", STR, "DKIM s= selector"),
+    _c("dkim_algorithm", STR, "DKIM a= algorithm"),
+    _c("dkim_signature", STR, "DKIM signature identifier"),
+    _c("dmarc_domain", STR, "RFC5322.From domain checked by OpenDMARC"),
+    _c("dmarc_result", CAT, "DMARC result"),
+    _c("version", STR, "MTA version (master daemon started)"),
+    _c("config", STR, "configuration directory"),
+    _c("signal", I32, "signal number"),
+)
+
+EVENTS = Table(
+    "events",
+    "one row per recognised line (lines of programs we do not model have kind `other-program`)",
+    _WHERE + _ENVELOPE + _FIELDS,
+)
+
+UNPARSED = Table(
+    "unparsed",
+    "one row per line no grammar matched; counted and reported, never dropped",
+    (
+        *_WHERE,
+        _c("ts", TS, "timestamp in UTC when the envelope parsed"),
+        _c("host", CAT, "host when the envelope parsed"),
+        _c("program", CAT, "syslog tag when the envelope parsed"),
+        _c("problem", CAT, "no-envelope (not a syslog/MTA line) or unknown-shape (a modelled program, no grammar)"),
+        _c("raw", STR, "the line as read (undecodable bytes replaced by U+FFFD)"),
+    ),
+)
+
+#: smtpd disconnect statistics, in Postfix's command-table order (smtpd.c).
+COMMANDS = (
+    "helo", "ehlo", "xclient", "xforward", "starttls", "auth", "mail", "rcpt", "data", "bdat",
+    "rset", "noop", "vrfy", "etrn", "quit", "help", "unknown", "commands",
+)  # fmt: skip
+
+REJECT = pa.struct(
+    [
+        pa.field("seq", I64),
+        pa.field("stage", STR),
+        pa.field("reply_code", I16),
+        pa.field("dsn", STR),
+        pa.field("sender", STR),
+        pa.field("recipient", STR),
+        pa.field("reason", STR),
+    ]
+)
+
+SESSIONS = Table(
+    "sessions",
+    "one row per SMTP connection: smtpd by host+pid between connect and disconnect, postscreen by ip:port",
+    (
+        _c("session_id", I64, "identifier, unique in one read"),
+        _c("host", CAT, "host that logged the session"),
+        _c("program", CAT, "syslog tag of the server process"),
+        _c("daemon", CAT, "smtpd or postscreen"),
+        _c("pid", I32, "server process id"),
+        _c("correlation", CAT, "how lines were tied together: pid (smtpd) or ip-port (postscreen)"),
+        _c("client_name", STR, "client hostname as logged"),
+        _c("client_ip", STR, "client IP address"),
+        _c("client_port", I32, "client port when logged"),
+        _c("helo", STR, "first HELO name seen in the session"),
+        _c("start", TS, "first line of the session"),
+        _c("end", TS, "last line of the session"),
+        _c("first_seq", I64, "seq of the first line"),
+        _c("last_seq", I64, "seq of the last line"),
+        _c("source", CAT, "file of the first line"),
+        _c("line_no", I64, "line number of the first line"),
+        _c("lines", I32, "lines in the session"),
+        _c("partial", BOOL, "the session was cut by the start or end of the log, or by pid reuse"),
+        _c("partial_reason", CAT, "log-start, log-end or pid-reuse"),
+        _c("starttls", PAIR, "STARTTLS attempts (ok/total) from the statistics"),
+        _c("tls", CAT, "TLS outcome: established, failed, or none (no STARTTLS seen)"),
+        _c("tls_protocol", CAT, "negotiated TLS protocol (TLS loglevel >= 1)"),
+        _c("tls_cipher", CAT, "negotiated cipher (TLS loglevel >= 1)"),
+        _c("tls_error", CAT, "first TLS failure reason in the session"),
+        *(_c(f"cmd_{c}", PAIR, f"{c} commands: ok/total from the disconnect statistics") for c in COMMANDS),
+        _c("rejects", pa.list_(REJECT), "reject lines of the session"),
+        _c("reject_4xx", I32, "temporary rejections"),
+        _c("reject_5xx", I32, "permanent rejections"),
+        _c("queue_ids", pa.list_(STR), "queue ids assigned in the session"),
+        _c("end_reason", CAT, "lost connection, timeout or too many errors, when logged"),
+        _c("end_stage", CAT, "stage of that abnormal end"),
+        _c("pipelining_stage", CAT, "stage after which improper pipelining was logged"),
+        _c("pipelining_input", STR, "pending input logged with improper pipelining"),
+        _c("sasl_failures", I32, "failed SASL authentications"),
+        _c("screen_results", pa.list_(STR), "postscreen verdicts and violations"),
+    ),
+)
+
+DELIVERY = pa.struct(
+    [
+        pa.field("seq", I64),
+        pa.field("ts", TS),
+        pa.field("recipient", STR),
+        pa.field("orig_to", STR),
+        pa.field("relay", STR),
+        pa.field("status", STR),
+        pa.field("dsn", STR),
+        pa.field("delay", F64),
+        pa.field("reason", STR),
+    ]
+)
+
+MESSAGES = Table(
+    "messages",
+    "one row per queue-id lifecycle (a queue id reused after `removed` starts a new one)",
+    (
+        _c("message_key", STR, "host/queue_id/lifecycle: unique in one read"),
+        _c("host", CAT, "host"),
+        _c("queue_id", STR, "queue id"),
+        _c("first_seen", TS, "first line"),
+        _c("last_seen", TS, "last line"),
+        _c("session_id", I64, "smtpd session that received it, when in the log"),
+        _c("client_name", STR, "client hostname (smtpd client= line)"),
+        _c("client_ip", STR, "client IP address"),
+        _c("sasl_username", STR, "SASL login that submitted it"),
+        _c("origin", CAT, "smtp (smtpd client=), local (pickup) or notification (bounce)"),
+        _c("sender", STR, "envelope sender (qmgr from=)"),
+        _c("size", I64, "size in bytes"),
+        _c("nrcpt", I32, "recipients"),
+        _c("message_id", STR, "Message-ID header"),
+        _c("deliveries", pa.list_(DELIVERY), "every delivery attempt, per recipient"),
+        _c("delivered", I32, "recipients with status sent"),
+        _c("deferred", I32, "deferred delivery attempts"),
+        _c("bounced", I32, "recipients with status bounced"),
+        _c("rejected", BOOL, "rejected by a milter or content check"),
+        _c("removed", BOOL, "qmgr or postsuper removed it"),
+        _c("expired", BOOL, "returned to sender as expired"),
+    ),
+)
+
+EVIDENCE = pa.struct([pa.field("source", STR), pa.field("line_no", I64)])
+
+FINDINGS = Table(
+    "findings",
+    "one row per (detector, sending network): what it did and the lines that show it",
+    (
+        _c("detector", STR, "detector id, e.g. rapid-retry"),
+        _c("network", STR, "sending network in canonical CIDR form, or the org/asn/ip grouped by"),
+        _c("org", STR, "PTR organisation: registrable domain of the client names"),
+        _c("asn", STR, "AS number and name (with --asn-db)"),
+        _c("count", I64, "how many times the behaviour was seen"),
+        _c("first_seen", TS, "first occurrence"),
+        _c("last_seen", TS, "last occurrence"),
+        _c("severity", STR, "high, medium or low"),
+        _c("explanation", STR, "what was seen and which rule it breaks"),
+        _c("evidence", pa.list_(EVIDENCE), "example lines: source and line number"),
+    ),
+)
+
+TABLES = {t.name: t for t in (EVENTS, SESSIONS, MESSAGES, UNPARSED, FINDINGS)}

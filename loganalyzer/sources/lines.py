@@ -1,0 +1,92 @@
+"""Cut decompressed blocks into batches of text lines, fast.
+
+Splitting is done by polars' CSV reader with a field separator byte that does not
+occur in the batch, which makes each line one field: it splits on ``\\n``, drops a
+``\\r`` before it, and replaces undecodable bytes with U+FFFD in Rust at several
+hundred MB/s. Every batch is checked against a plain newline count, and a batch
+the trick cannot handle (every candidate separator byte present) is split in
+Python instead: nothing is ever dropped.
+
+Undecodable byte sequences are counted (U+FFFD in the output minus the ones that
+were literally in the input) and reported per file.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import polars as pl
+
+__all__ = ["BATCH_BYTES", "LineBatch", "split_lines"]
+
+#: Target size of one batch of lines (the parser's unit of work).
+BATCH_BYTES = 16 << 20
+
+_REPLACEMENT = "\ufffd"
+_REPLACEMENT_BYTES = _REPLACEMENT.encode()
+_SEPARATORS = [bytes([b]) for b in (*range(1, 9), *range(14, 32))]
+
+
+@dataclass
+class LineBatch:
+    """Consecutive lines of one input: ``lines[i]`` is line ``first_line + i``."""
+
+    first_line: int
+    lines: pl.Series
+    replaced: int  # undecodable byte sequences replaced by U+FFFD
+
+
+def _python_split(data: bytes) -> list[str]:
+    parts = data.split(b"\n")
+    if parts and parts[-1] == b"":
+        parts.pop()
+    return [p[:-1].decode("utf-8", "replace") if p.endswith(b"\r") else p.decode("utf-8", "replace") for p in parts]
+
+
+def _to_series(data: bytes) -> pl.Series:
+    expected = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    sep = next((s for s in _SEPARATORS if s not in data), None)
+    if sep is not None:
+        frame = pl.read_csv(
+            io.BytesIO(data),
+            has_header=False,
+            separator=sep.decode(),
+            quote_char=None,
+            new_columns=["line"],
+            encoding="utf8-lossy",
+            infer_schema=False,
+            raise_if_empty=False,
+        )
+        if frame.width == 1 and frame.height == expected:
+            return frame.to_series().fill_null("").alias("line")
+    return pl.Series("line", _python_split(data), dtype=pl.String)
+
+
+def _batch(data: bytes, first_line: int) -> LineBatch:
+    lines = _to_series(data)
+    found = int(lines.str.count_matches(_REPLACEMENT, literal=True).sum() or 0)
+    literal = data.count(_REPLACEMENT_BYTES) if found else 0
+    return LineBatch(first_line, lines, max(found - literal, 0))
+
+
+def split_lines(blocks: Iterator[bytes], *, batch_bytes: int = BATCH_BYTES) -> Iterator[LineBatch]:
+    """Yield line batches of about ``batch_bytes`` from a stream of byte blocks."""
+    pending = bytearray()
+    line = 1
+    for block in blocks:
+        pending += block
+        while len(pending) >= batch_bytes:
+            cut = pending.rfind(b"\n", 0, batch_bytes)
+            if cut < 0:
+                cut = pending.find(b"\n", batch_bytes)  # one very long line
+                if cut < 0:
+                    break  # keep reading until it ends
+            data = bytes(pending[: cut + 1])
+            del pending[: cut + 1]
+            batch = _batch(data, line)
+            line += len(batch.lines)
+            yield batch
+    if pending:
+        yield _batch(bytes(pending), line)

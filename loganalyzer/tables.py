@@ -1,0 +1,144 @@
+"""The result of reading logs: the four tables and what reading them was like.
+
+Events are kept as *parts*, one per line kind, each with only the columns its
+grammar fills: a wide table of ~100 mostly-null columns would cost far more
+memory than the lines themselves. :attr:`Tables.events` presents the parts as one
+LazyFrame with the full :data:`~loganalyzer.schema.EVENTS` schema; polars pushes
+column selections into the parts, so a query that reads five columns never
+builds the others.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+import polars as pl
+
+from .schema import EVENTS, UNPARSED, Table
+
+__all__ = ["ReadStats", "SourceStats", "Tables", "align"]
+
+
+def align(frame: pl.LazyFrame | pl.DataFrame, table: Table) -> pl.LazyFrame:
+    """``frame`` with exactly ``table``'s columns, in order and type (missing ones null)."""
+    lazy = frame.lazy()
+    have = lazy.collect_schema()
+    cols = []
+    for name, dtype in table.polars().items():
+        if name in have:
+            cols.append(pl.col(name) if have[name] == dtype else pl.col(name).cast(dtype))
+        else:
+            cols.append(pl.lit(None, dtype=dtype).alias(name))
+    return lazy.select(cols)
+
+
+@dataclass
+class SourceStats:
+    """Reading one input."""
+
+    path: str
+    compression: str = "plain"
+    lines: int = 0
+    replaced: int = 0
+    first_seq: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ReadStats:
+    """Reading all inputs."""
+
+    sources: list[SourceStats] = field(default_factory=list)
+
+    @property
+    def lines(self) -> int:
+        return sum(s.lines for s in self.sources)
+
+    @property
+    def replaced(self) -> int:
+        return sum(s.replaced for s in self.sources)
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w for s in self.sources for w in s.warnings]
+
+
+class Tables:
+    """Events, sessions, messages and unparsed lines of one read, as LazyFrames.
+
+    ``sessions`` and ``messages`` are derived from ``events`` on first use and
+    kept, so every detector sees the same rows.
+    """
+
+    def __init__(
+        self,
+        parts: list[pl.DataFrame] | None = None,
+        unparsed: list[pl.DataFrame] | None = None,
+        stats: ReadStats | None = None,
+        *,
+        lazy_parts: list[pl.LazyFrame] | None = None,
+    ) -> None:
+        self._parts = [p.lazy() for p in parts or []] + list(lazy_parts or [])
+        self._unparsed = [u.lazy() for u in unparsed or []]
+        self.stats = stats or ReadStats()
+
+    @cached_property
+    def events(self) -> pl.LazyFrame:
+        """One row per recognised line (see :data:`loganalyzer.schema.EVENTS`)."""
+        if not self._parts:
+            return align(pl.DataFrame(schema=EVENTS.polars()), EVENTS)
+        return align(pl.concat(self._parts, how="diagonal_relaxed"), EVENTS)
+
+    @cached_property
+    def unparsed(self) -> pl.LazyFrame:
+        """Lines no grammar matched (see :data:`loganalyzer.schema.UNPARSED`)."""
+        if not self._unparsed:
+            return align(pl.DataFrame(schema=UNPARSED.polars()), UNPARSED)
+        return align(pl.concat(self._unparsed, how="diagonal_relaxed"), UNPARSED)
+
+    @cached_property
+    def sessions(self) -> pl.LazyFrame:
+        """One row per SMTP connection (see :data:`loganalyzer.schema.SESSIONS`)."""
+        from .sessions import build_sessions
+
+        return build_sessions(self.events).collect().lazy()
+
+    @cached_property
+    def messages(self) -> pl.LazyFrame:
+        """One row per queue-id lifecycle (see :data:`loganalyzer.schema.MESSAGES`)."""
+        from .sessions import build_messages
+
+        return build_messages(self.events, self.sessions).collect().lazy()
+
+    def table(self, name: str) -> pl.LazyFrame:
+        """A table by name: events, sessions, messages or unparsed."""
+        if name not in ("events", "sessions", "messages", "unparsed"):
+            raise KeyError(name)
+        return getattr(self, name)  # type: ignore[no-any-return]
+
+    def kind_counts(self) -> Counter[str]:
+        """Lines per event kind."""
+        counts = self.events.group_by("kind").len().collect()
+        return Counter({str(k): int(n) for k, n in counts.iter_rows()})
+
+    def write(self, directory: str | Path, *, fmt: str = "parquet") -> list[Path]:
+        """Write every table to ``directory`` as Parquet or Arrow IPC; returns the files."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        written = []
+        for name in ("events", "sessions", "messages", "unparsed"):
+            frame = self.table(name)
+            if fmt == "parquet":
+                path = out / f"{name}.parquet"
+                frame.sink_parquet(path)
+            elif fmt == "arrow":
+                path = out / f"{name}.arrow"
+                frame.sink_ipc(path)
+            else:
+                raise ValueError(f"unknown format {fmt!r}: parquet or arrow")
+            written.append(path)
+        return written
+
