@@ -54,17 +54,17 @@ class Free(pp.Regex):
         self.leave_whitespace()
 
 
-def lit(text: str) -> pp.Literal:
+def lit(text: str) -> pp.ParserElement:
     """Literal text, matched exactly (spaces included)."""
     return pp.Literal(text).leave_whitespace()
 
 
-def field(name: str, pattern: str) -> pp.Regex:
+def field(name: str, pattern: str) -> pp.ParserElement:
     """A named regex terminal: the value of column ``name``."""
     return pp.Regex(pattern).leave_whitespace().set_name(name)(name)
 
 
-def one_of(name: str, *words: str) -> pp.MatchFirst:
+def one_of(name: str, *words: str) -> pp.ParserElement:
     """One of several literal words, recorded under ``name``.
 
     Longer words are tried first so that ``reject_warning`` wins over ``reject``.
@@ -73,12 +73,12 @@ def one_of(name: str, *words: str) -> pp.MatchFirst:
     return pp.MatchFirst([lit(w) for w in ordered]).leave_whitespace().set_name(name)(name)
 
 
-def seq(*parts: pp.ParserElement) -> pp.And:
+def seq(*parts: pp.ParserElement) -> pp.ParserElement:
     """Parts in order, with no whitespace skipping between them."""
     return pp.And(list(parts)).leave_whitespace()
 
 
-def opt(*parts: pp.ParserElement) -> pp.Opt:
+def opt(*parts: pp.ParserElement) -> pp.ParserElement:
     """An optional run of parts."""
     inner = parts[0] if len(parts) == 1 else seq(*parts)
     return pp.Opt(inner).leave_whitespace()
@@ -89,7 +89,7 @@ def text(name: str) -> pp.ParserElement:
     return Free().set_name(name)(name)
 
 
-def text_until(name: str, *trailer: pp.ParserElement) -> pp.And:
+def text_until(name: str, *trailer: pp.ParserElement) -> pp.ParserElement:
     """Free text up to a trailer that runs to the end of the line.
 
     The text is everything before the *first* position from which ``trailer``

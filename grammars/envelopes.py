@@ -19,10 +19,12 @@ from __future__ import annotations
 
 from .elements import field, lit, opt, seq, text
 
-__all__ = ["ENVELOPES", "BSD", "RFC3339", "RFC5424", "SAMPLES"]
+__all__ = ["BSD", "ENVELOPES", "RFC3339", "RFC5424", "SAMPLES", "STAMPED"]
 
 MONTH = field("month", r"Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec")
-DAY = field("day", r"[ 0-3][0-9]")
+#: Space-padded (rsyslog), zero-padded (journalctl, postlogd) or, in some
+#: hand-collected samples, not padded at all.
+DAY = field("day", r"[ 0-3]?[0-9]")
 CLOCK = field("clock", r"[0-2][0-9]:[0-5][0-9]:[0-6][0-9](?:\.[0-9]{1,9})?")
 ISO_TIMESTAMP = field(
     "timestamp",
@@ -36,6 +38,23 @@ TAG = seq(field("program", r"[^ \[\]:]+"), opt(lit("["), field("pid", r"[0-9]+")
 
 BSD = seq(MONTH, lit(" "), DAY, lit(" "), CLOCK, lit(" "), HOST, lit(" "), TAG, text("msg")).set_name("bsd")
 RFC3339 = seq(ISO_TIMESTAMP, lit(" "), HOST, lit(" "), TAG, text("msg")).set_name("rfc3339")
+#: A BSD line behind a collector's own RFC 3339 time (``docker logs -t``,
+#: ``kubectl logs --timestamps``, Go log shippers): the outer time has the year
+#: and zone, so it is the one kept.
+STAMPED = seq(
+    ISO_TIMESTAMP,
+    lit(" "),
+    field("inner_month", r"Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"),
+    lit(" "),
+    field("inner_day", r"[ 0-3]?[0-9]"),
+    lit(" "),
+    field("inner_clock", r"[0-2][0-9]:[0-5][0-9]:[0-6][0-9](?:\.[0-9]{1,9})?"),
+    lit(" "),
+    HOST,
+    lit(" "),
+    TAG,
+    text("msg"),
+).set_name("stamped")
 RFC5424 = seq(
     lit("<"),
     field("pri", r"[0-9]{1,3}"),
@@ -56,7 +75,7 @@ RFC5424 = seq(
 ).set_name("rfc5424")
 
 #: Tried in this order; a line takes the first that matches.
-ENVELOPES = (("bsd", BSD), ("rfc3339", RFC3339), ("rfc5424", RFC5424))
+ENVELOPES = (("bsd", BSD), ("rfc3339", RFC3339), ("stamped", STAMPED), ("rfc5424", RFC5424))
 
 SAMPLES = {
     "bsd": [
@@ -68,6 +87,9 @@ SAMPLES = {
         "2024-03-01T12:00:01.123456+01:00 mx1 postfix/smtpd[2817]: connect from x[192.0.2.1]",
         "2024-03-01T12:00:01+0100 mx1 postfix/qmgr[99]: 3F2A41C0B7: removed",
         "2024-03-01T11:00:01Z mx1 opendkim[733]: 3F2A41C0B7: DKIM verification successful",
+    ],
+    "stamped": [
+        "2021-06-16T13:53:50+02:00 Jun 16 13:53:50 mailgate postfix/smtpd[20252]: connect from unknown[192.0.2.12]",
     ],
     "rfc5424": [
         "<22>1 2024-03-01T12:00:01.123456+01:00 mx1 postfix/smtpd 2817 - - connect from x[192.0.2.1]",

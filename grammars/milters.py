@@ -8,6 +8,8 @@ families share the Postfix ``QUEUEID: `` prefix.
 
 from __future__ import annotations
 
+import pyparsing as pp
+
 from .elements import Family, Kind, field, lit, one_of, opt, seq, text, text_until
 from .postfix import DSN, QUEUE_PREFIX, REPLY_CODE
 
@@ -64,7 +66,7 @@ _SPF_FIELDS = seq(
 )
 
 
-def _received_spf(name: str, *lead: object) -> Kind:
+def _received_spf(name: str, *lead: pp.ParserElement) -> Kind:
     return Kind(
         name,
         seq(*lead, lit("Received-SPF: "), _SPF_RESULT, lit(" ("), text_until("spf_comment", lit(") "), _SPF_FIELDS)),
@@ -207,8 +209,11 @@ DMARC_SPF = Kind(
     ),
     prefix="required",
 )
-DMARC_IGNORE = Kind("dmarc-ignored", seq(lit("ignoring "), field("reason", r"mail|connection"), lit(" from "),
-                                         field("client_name", r".+")), prefix="optional")
+DMARC_IGNORE = Kind(
+    "dmarc-ignored",
+    seq(lit("ignoring "), field("reason", r"mail|connection"), lit(" from "), field("client_name", r".+")),
+    prefix="optional",
+)
 
 # --- families -------------------------------------------------------------------
 

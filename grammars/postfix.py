@@ -11,7 +11,9 @@ Field names are the column names of the ``events`` table (``loganalyzer.schema``
 
 from __future__ import annotations
 
-from .elements import END, Family, Kind, field, lit, one_of, opt, seq, text, text_until
+import pyparsing as pp
+
+from .elements import Family, Kind, field, lit, one_of, opt, seq, text, text_until
 
 __all__ = ["DAEMONS", "FAMILIES", "QUEUE_ID", "SAMPLES"]
 
@@ -42,7 +44,7 @@ ADDRESS_CHARS = r"[^>]*"
 # --- trailers --------------------------------------------------------------
 
 
-def _bracketed(key: str, name: str) -> object:
+def _bracketed(key: str, name: str) -> pp.ParserElement:
     """`` key=<value>``; also tolerates the bare ``key=`` of anonymised samples."""
     return opt(lit(f" {key}="), opt(lit("<")), field(name, ADDRESS_CHARS), opt(lit(">")))
 
@@ -173,7 +175,8 @@ FCRDNS = Kind(
         lit("warning: hostname "),
         CLIENT_NAME,
         lit(" does not resolve to address "),
-        CLIENT_IP,
+        # a bare address followed by ": ": it may not end in the colon (IPv6 has colons)
+        field("client_ip", r"[0-9A-Fa-f.:]*[0-9A-Fa-f.]"),
         opt(lit(": ")),
         text("reason"),
     ),
@@ -193,6 +196,8 @@ RATE_LIMIT = Kind(
     ),
 )
 TABLE_CHANGED = Kind("table-changed", seq(lit("table "), field("table", r"[^ ]+"), lit(" has changed -- restarting")))
+BARE_LF = Kind("bare-lf", seq(lit("bare <LF> received after "), STAGE, lit(" from "), CLIENT))
+EHLO_DISCARD = Kind("ehlo-discard", seq(lit("discarding EHLO keywords: "), text("reason")))
 
 # --- TLS (smtpd, tlsproxy, smtp, lmtp) -------------------------------------
 
@@ -265,12 +270,50 @@ TLS_USED = Kind("tls-used", seq(lit("Used TLS for "), RELAY_PEER), prefix="optio
 
 #: ``warning:``/``error:``/``fatal:``/``panic:`` lines not matched by a more
 #: specific kind (msg_warn and friends; postlogd keeps the same prefixes).
+#: msg_warn() puts the queue id, when there is one, after the severity.
 DIAGNOSTIC = Kind(
     "diagnostic",
-    seq(one_of("severity", "warning", "error", "fatal", "panic"), lit(": "), text("reason")),
-    prefix="optional",
+    seq(one_of("severity", "warning", "error", "fatal", "panic"), lit(": "), opt(QUEUE_PREFIX), text("reason")),
 )
 STATISTICS = Kind("statistics", seq(lit("statistics: "), text("reason")))
+#: anvil's peak counters: ``max connection rate 1/60s for (smtpd:192.0.2.1) at Mar  1 12:00:00``;
+#: the key is ``service:address`` where an inet service may itself be ``addr:port``.
+ANVIL_MAX = Kind(
+    "anvil-max",
+    seq(
+        lit("statistics: max "),
+        one_of(
+            "limit",
+            "connection rate",
+            "connection count",
+            "message rate",
+            "recipient rate",
+            "newtls rate",
+            "newtls request rate",
+            "auth rate",
+        ),
+        lit(" "),
+        field("count", r"[0-9]+"),
+        opt(lit("/"), field("period", r"[0-9]+[smhdw]")),
+        lit(" for ("),
+        field("service", r"[A-Za-z][^:()]*|[0-9.]+:[0-9]+|\[[^\]]*\]:[0-9]+"),
+        lit(":"),
+        field("client_ip", r"[^()]*"),
+        lit(") at "),
+        text("reason"),
+    ),
+)
+ANVIL_CACHE = Kind(
+    "anvil-max",
+    seq(
+        lit("statistics: max "),
+        one_of("limit", "cache size"),
+        lit(" "),
+        field("count", r"[0-9]+"),
+        lit(" at "),
+        text("reason"),
+    ),
+)
 
 # --- postscreen --------------------------------------------------------------
 
@@ -367,44 +410,69 @@ PS_NO_RCPT = Kind(
     seq(field("stage", r"DATA|BDAT"), lit(" without valid RCPT from "), BRACKET_CLIENT),
 )
 PS_DISCONNECT = Kind("disconnect", seq(lit("DISCONNECT "), BRACKET_CLIENT))
-PS_CACHE = Kind("cache-cleanup", seq(lit("cache "), field("table", r"[^ ]+"), lit(" full cleanup: "), text("reason")))
+#: postscreen and verify cache maintenance.
+CACHE_CLEANUP = Kind(
+    "cache-cleanup",
+    seq(
+        lit("cache "),
+        field("table", r"[^ ]+"),
+        lit(" "),
+        field("action", r"full|partial"),
+        lit(" cleanup: "),
+        text("reason"),
+    ),
+)
 
 # --- smtp / lmtp / local / virtual / pipe / error / discard -----------------
 
-#: ``log_adhoc()``: to=<>, [orig_to=<>,] relay=, [conn_use=,] delay=, delays=a/b/c/d,
-#: [tls=,] dsn=, status=STATUS (TEXT)
-DELIVERY = Kind(
-    "delivery",
-    seq(
-        lit("to=<"),
-        field("recipient", ADDRESS_CHARS),
-        lit(">,"),
-        opt(lit(" orig_to=<"), field("orig_to", ADDRESS_CHARS), lit(">,")),
-        lit(" relay="),
-        field("relay", r"[^,]*"),
-        lit(","),
-        opt(lit(" conn_use="), field("conn_use", r"[0-9]+"), lit(",")),
-        lit(" delay="),
-        field("delay", r"[0-9.]+"),
-        lit(", delays="),
-        field("delay_before_queue", r"[0-9.]+"),
-        lit("/"),
-        field("delay_in_queue", r"[0-9.]+"),
-        lit("/"),
-        field("delay_connect", r"[0-9.]+"),
-        lit("/"),
-        field("delay_transmit", r"[0-9.]+"),
-        lit(","),
-        opt(lit(" tls="), field("tls_status", r"[^,]*"), lit(",")),
-        lit(" dsn="),
-        field("dsn", r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}"),
-        lit(", status="),
-        field("status", r"[A-Za-z-]+"),
-        lit(" ("),
-        text_until("reason", lit(")")),
-    ),
-    prefix="required",
-)
+
+def _delivery(*, bracketed: bool) -> Kind:
+    """``log_adhoc()``: to=<>, [orig_to=<>,] relay=, [conn_use=,] delay=, delays=a/b/c/d,
+    [tls=,] dsn=, status=STATUS (TEXT).
+
+    ``bracketed=False`` accepts the bracket-less addresses of hand-edited samples
+    (Postfix itself always writes ``to=<...>``); it is tried second.
+    """
+    if bracketed:
+        recipient = seq(lit("to=<"), field("recipient", ADDRESS_CHARS), lit(">,"))
+        orig_to = opt(lit(" orig_to=<"), field("orig_to", ADDRESS_CHARS), lit(">,"))
+    else:
+        recipient = seq(lit("to="), field("recipient", r"[^<>, ]*"), lit(","))
+        orig_to = opt(lit(" orig_to="), field("orig_to", r"[^<>, ]*"), lit(","))
+    return Kind(
+        "delivery",
+        seq(
+            recipient,
+            orig_to,
+            lit(" relay="),
+            field("relay", r"[^,]*"),
+            lit(","),
+            opt(lit(" conn_use="), field("conn_use", r"[0-9]+"), lit(",")),
+            lit(" delay="),
+            field("delay", r"[0-9.]+"),
+            lit(", delays="),
+            field("delay_before_queue", r"[0-9.]+"),
+            lit("/"),
+            field("delay_in_queue", r"[0-9.]+"),
+            lit("/"),
+            field("delay_connect", r"[0-9.]+"),
+            lit("/"),
+            field("delay_transmit", r"[0-9.]+"),
+            lit(","),
+            opt(lit(" tls="), field("tls_status", r"[^,]*"), lit(",")),
+            lit(" dsn="),
+            field("dsn", r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}"),
+            lit(", status="),
+            field("status", r"[A-Za-z-]+"),
+            lit(" ("),
+            text_until("reason", lit(")")),
+        ),
+        prefix="required",
+    )
+
+
+DELIVERY = _delivery(bracketed=True)
+DELIVERY_BARE = _delivery(bracketed=False)
 CONNECT_FAILED = Kind("connect-failed", seq(lit("connect to "), RELAY_PEER, lit(": "), text("reason")))
 REMOTE_REPLY = Kind(
     "remote-reply",
@@ -412,7 +480,7 @@ REMOTE_REPLY = Kind(
         lit("host "),
         RELAY_PEER,
         lit(" said: "),
-        text_until("reason", lit(" (in reply to "), field("command", r"[^()]*"), lit(")")),
+        text_until("reason", lit(" (in reply to "), text_until("command", lit(" command)"))),
     ),
     prefix="required",
 )
@@ -429,6 +497,19 @@ REMOTE_TIMEOUT = Kind(
 )
 #: Non-final soft error before a plaintext retry at TLS level ``may``.
 TLS_START_FAILED = Kind("tls-start-failed", seq(lit("Cannot start TLS: "), text("reason")), prefix="required")
+CERT_FAILED = Kind(
+    "tls-verify-failed", seq(lit("certificate verification failed for "), RELAY_PEER, lit(": "), text("reason"))
+)
+PIX = Kind(
+    "pix-workaround",
+    seq(lit("enabling PIX workarounds: "), text_until("reason", lit(" for "), RELAY_PEER)),
+    prefix="required",
+)
+SASL_CLIENT = Kind(
+    "sasl-client-failure",
+    seq(lit("SASL authentication failed; server "), RELAY_PEER, lit(" said: "), text("reason")),
+    prefix="required",
+)
 
 # --- queue: cleanup, qmgr, pickup, bounce, postsuper -------------------------
 
@@ -508,7 +589,17 @@ NOTIFICATION = Kind(
     ),
     prefix="required",
 )
-DELETED = Kind("deleted", seq(lit("Deleted: "), field("count", r"[0-9]+"), lit(" message"), opt(lit("s"))))
+#: postsuper's closing counts.
+QUEUE_SUMMARY = Kind(
+    "queue-summary",
+    seq(
+        one_of("action", "Deleted", "Requeued", "Placed on hold", "Released from hold"),
+        lit(": "),
+        field("count", r"[0-9]+"),
+        lit(" message"),
+        opt(lit("s")),
+    ),
+)
 
 # --- anvil, dnsblog, master, postfix-script ----------------------------------
 
@@ -548,8 +639,8 @@ FAMILIES = {
             "smtpd",
             [
                 CONNECT, DISCONNECT, CLIENT_LINE, REJECT, ACCESS, PROXY, ABORT, SESSION_ERROR, PIPELINING,
-                SASL_FAILED, FCRDNS, NON_SMTP, RATE_LIMIT, TABLE_CHANGED, TLS_IN, SSL_ACCEPT, TLS_PROBLEM,
-                STARTTLS_REFUSED, *_COMMON,
+                SASL_FAILED, FCRDNS, NON_SMTP, RATE_LIMIT, TABLE_CHANGED, BARE_LF, EHLO_DISCARD, TLS_IN, TLS_OUT,
+                SSL_ACCEPT, TLS_PROBLEM, STARTTLS_REFUSED, *_COMMON,
             ],
             prefix=QUEUE_PREFIX,
         ),
@@ -557,17 +648,15 @@ FAMILIES = {
             "postscreen",
             [
                 PS_CONNECT, PS_PASS, PS_LIST, PS_PREGREET, PS_DNSBL, PS_HANGUP, PS_PROTOCOL, PS_REJECT,
-                PS_NO_RCPT, PS_DISCONNECT, PS_CACHE, *_COMMON,
+                PS_NO_RCPT, PS_DISCONNECT, CACHE_CLEANUP, *_COMMON,
             ],
             prefix=QUEUE_PREFIX,
         ),
         Family(
             "tlsproxy",
             [
-                Kind("connect", seq(lit("CONNECT "), opt(field("tls_role", r"[a-z]+"), lit(" ")),
-                                    lit("from "), BRACKET_CLIENT)),
-                Kind("disconnect", seq(lit("DISCONNECT "), opt(field("tls_role", r"[a-z]+"), lit(" ")),
-                                       BRACKET_CLIENT)),
+                Kind("connect", seq(lit("CONNECT "), one_of("tls_role", "from", "to"), lit(" "), BRACKET_CLIENT)),
+                Kind("disconnect", seq(lit("DISCONNECT "), BRACKET_CLIENT)),
                 TLS_IN, SSL_ACCEPT, TLS_PROBLEM, *_COMMON,
             ],
             prefix=QUEUE_PREFIX,
@@ -575,24 +664,25 @@ FAMILIES = {
         Family(
             "smtp",
             [
-                DELIVERY, CONNECT_FAILED, REMOTE_REPLY, REMOTE_REFUSED, REMOTE_LOST, REMOTE_TIMEOUT,
-                TLS_START_FAILED, TLS_OUT, SSL_CONNECT, TLS_PROBLEM, TLS_USED, *_COMMON,
+                DELIVERY, DELIVERY_BARE, CONNECT_FAILED, REMOTE_REPLY, REMOTE_REFUSED, REMOTE_LOST, REMOTE_TIMEOUT,
+                TLS_START_FAILED, CERT_FAILED, PIX, SASL_CLIENT, TLS_OUT, SSL_CONNECT, TLS_PROBLEM, TLS_USED,
+                *_COMMON,
             ],
             prefix=QUEUE_PREFIX,
         ),
-        Family("local", [DELIVERY, *_COMMON], prefix=QUEUE_PREFIX),
+        Family("local", [DELIVERY, DELIVERY_BARE, *_COMMON], prefix=QUEUE_PREFIX),
         Family("cleanup", [MESSAGE_ID, RESENT_MESSAGE_ID, REJECT, CONTENT_CHECK, REMOVED, *_COMMON],
                prefix=QUEUE_PREFIX),
         Family("qmgr", [QUEUED, EXPIRED, REMOVED, QUEUE_ACTION, *_COMMON], prefix=QUEUE_PREFIX),
         Family("pickup", [PICKUP, *_COMMON], prefix=QUEUE_PREFIX),
         Family("bounce", [NOTIFICATION, *_COMMON], prefix=QUEUE_PREFIX),
-        Family("postsuper", [REMOVED, QUEUE_ACTION, DELETED, *_COMMON], prefix=QUEUE_PREFIX),
-        Family("anvil", [STATISTICS, *_COMMON], prefix=QUEUE_PREFIX),
+        Family("postsuper", [REMOVED, QUEUE_ACTION, QUEUE_SUMMARY, *_COMMON], prefix=QUEUE_PREFIX),
+        Family("anvil", [ANVIL_MAX, ANVIL_CACHE, STATISTICS, *_COMMON], prefix=QUEUE_PREFIX),
         Family("scache", [STATISTICS, *_COMMON], prefix=QUEUE_PREFIX),
         Family("dnsblog", [DNSBL_LISTED, *_COMMON], prefix=QUEUE_PREFIX),
         Family("master", [DAEMON_STARTED, DAEMON_STOPPED, *_COMMON], prefix=QUEUE_PREFIX),
         Family("postfix-script", [*_COMMON, NOTICE], prefix=QUEUE_PREFIX),
-        Family("postfix-tool", [*_COMMON], prefix=QUEUE_PREFIX),
+        Family("postfix-tool", [CACHE_CLEANUP, *_COMMON], prefix=QUEUE_PREFIX),
     )
 }  # fmt: skip
 
@@ -664,8 +754,7 @@ SAMPLES = {
         "warning: unknown[203.0.113.9]: SASL LOGIN authentication failed: UGFzc3dvcmQ6, sasl_username=admin",
         "warning: hostname h-7.example.net does not resolve to address 198.51.100.7: Name or service not known",
         "SSL_accept error from unknown[203.0.113.20]: -1",
-        "warning: TLS library problem: error:0A0000C1:SSL routines::no shared cipher:"
-        "../ssl/statem/statem_srvr.c:2220:",
+        "warning: TLS library problem: error:0A0000C1:SSL routines::no shared cipher:../ssl/statem/statem_srvr.c:2220:",
         "warning: TLS library problem: 12345:error:1408A0C1:SSL routines:ssl3_get_client_hello:"
         "no shared cipher:s3_srvr.c:1435:",
         "Anonymous TLS connection established from mail.example.net[198.51.100.7]: TLSv1.3 with cipher "

@@ -29,7 +29,7 @@ from functools import cached_property
 import polars as pl
 import pyparsing as pp
 
-from . import grammars
+from .grammars import DAEMONS, ENVELOPES, FAMILIES, daemon_of
 from .grammars.elements import Family, Kind, opt, seq, text
 from .plans import HEAD, Plan, compile_plan, dispatch_keys, escape, to_regex
 from .schema import EVENTS
@@ -76,13 +76,13 @@ class Parser:
     """The compiled grammars. Build once (compiling takes a few milliseconds)."""
 
     def __init__(self) -> None:
-        self.envelopes = [(name, compile_plan(g)) for name, g in grammars.ENVELOPES]
+        self.envelopes = [(name, compile_plan(g)) for name, g in ENVELOPES]
         self.candidates: dict[tuple[str, str], list[Candidate]] = {}
         self.dispatch: dict[str, str] = {}  # prefix regex -> dispatch regex
         self.family_prefix: dict[str, str] = {}
         self.dtypes = _field_dtypes()
         by_prefix: dict[str, set[str]] = {}
-        for fname, fam in grammars.FAMILIES.items():
+        for fname, fam in FAMILIES.items():
             prefix = to_regex(fam.prefix, capture=False) if fam.prefix is not None else ""
             self.family_prefix[fname] = prefix
             keys = by_prefix.setdefault(prefix, set())
@@ -99,7 +99,7 @@ class Parser:
     def _candidate(self, fname: str, index: int) -> Candidate:
         key = (fname, index)
         if key not in self._compiled:
-            fam = grammars.FAMILIES[fname]
+            fam = FAMILIES[fname]
             kind = fam.kinds[index]
             self._compiled[key] = Candidate(fname, kind, compile_plan(fam.grammar(kind)), f"{fname}/{index}")
         return self._compiled[key]
@@ -108,7 +108,7 @@ class Parser:
         """Kinds of ``fname`` to try for dispatch ``key``: longest matching key first."""
         cache_key = (fname, key)
         if cache_key not in self.candidates:
-            fam = grammars.FAMILIES[fname]
+            fam = FAMILIES[fname]
             ranked: list[tuple[int, int, int]] = []
             for i, kind in enumerate(fam.kinds):
                 best = max((len(k) for k in dispatch_keys(kind.body) if key.startswith(k)), default=-1)
@@ -119,7 +119,7 @@ class Parser:
 
     @cached_property
     def daemon_family(self) -> dict[str, str]:
-        return dict(grammars.DAEMONS)
+        return dict(DAEMONS)
 
     # -- plans -------------------------------------------------------------------
 
@@ -132,9 +132,9 @@ class Parser:
         ok = head.is_not_null()
         out = caps.drop(HEAD)
         if plan.rest or plan.until:
-            rest = pl.DataFrame({"t": text_col, "n": head.str.len_chars()}).select(
-                pl.col("t").str.slice(pl.col("n"))
-            )["t"]
+            rest = pl.DataFrame({"t": text_col, "n": head.str.len_chars()}).select(pl.col("t").str.slice(pl.col("n")))[
+                "t"
+            ]
             if plan.rest:
                 out = out.with_columns(rest.alias(plan.rest))
             else:
@@ -150,8 +150,13 @@ class Parser:
 
     # -- one batch ---------------------------------------------------------------
 
-    def parse_batch(self, lines: pl.DataFrame, *, source: str) -> BatchResult:
-        """Parse ``lines`` (columns seq, line_no, line) from one source."""
+    def parse_batch(self, lines: pl.DataFrame, *, source: str, raw: bool = False) -> BatchResult:
+        """Parse ``lines`` (columns seq, line_no, line) from one source.
+
+        With ``raw`` the parts keep every field as the text the grammar matched
+        (envelope fields prefixed ``env_``) instead of typed columns: the
+        differential test compares that with pyparsing.
+        """
         result = BatchResult()
         pending = lines
         enveloped: list[pl.DataFrame] = []
@@ -161,12 +166,15 @@ class Parser:
             fields, ok = self.run_plan(pending, "line", plan)
             if ok.any():
                 hit = pl.concat([pending.select("seq", "line_no"), fields], how="horizontal").filter(ok)
-                enveloped.append(self._envelope_frame(hit, name))
+                frame = self._envelope_frame(hit, name)
+                if raw:
+                    frame = frame.hstack(hit.drop("seq", "line_no").rename(lambda c: f"env_{c}"))
+                enveloped.append(frame)
             pending = pending.filter(~ok)
         unparsed = [self._unparsed(pending, NO_ENVELOPE)] if not pending.is_empty() else []
         if enveloped:
-            env = pl.concat(enveloped, how="vertical")
-            self._parse_messages(env, result, unparsed)
+            env = pl.concat(enveloped, how="diagonal")
+            self._parse_messages(env, result, unparsed, raw=raw)
         if unparsed:
             frame = pl.concat(unparsed, how="diagonal_relaxed")
             result.unparsed = frame.join(lines.select("seq", "line"), on="seq", how="left").rename({"line": "raw"})
@@ -177,9 +185,10 @@ class Parser:
         cols = hit.columns
         time: list[pl.Expr]
         if "month" in cols:
-            time = [pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("ts"), *yearless_columns(
-                pl.col("month"), pl.col("day"), pl.col("clock")
-            )]
+            time = [
+                pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("ts"),
+                *yearless_columns(pl.col("month"), pl.col("day"), pl.col("clock")),
+            ]
         else:
             time = [
                 iso_to_utc(pl.col("timestamp")).alias("ts"),
@@ -199,7 +208,9 @@ class Parser:
             pl.col("msg"),
         )
 
-    def _parse_messages(self, env: pl.DataFrame, result: BatchResult, unparsed: list[pl.DataFrame]) -> None:
+    def _parse_messages(
+        self, env: pl.DataFrame, result: BatchResult, unparsed: list[pl.DataFrame], *, raw: bool = False
+    ) -> None:
         families = env.get_column("daemon").replace_strict(self.daemon_family, default=None, return_dtype=pl.String)
         env = env.with_columns(families.alias("_family"))
         modelled = env.filter(pl.col("_family").is_not_null())
@@ -223,13 +234,16 @@ class Parser:
                 fields, ok = self.run_plan(rest, "msg", cand.plan)
                 if ok.any():
                     hit = pl.concat([rest, fields], how="horizontal").filter(ok)
-                    self._emit(result, cand.part, self._typed(hit, cand))
+                    self._emit(result, cand.part, self._typed(hit, cand, raw=raw))
                 rest = rest.filter(~ok)
             if not rest.is_empty():
                 unparsed.append(self._unparsed_enveloped(rest))
 
-    def _typed(self, hit: pl.DataFrame, cand: Candidate) -> pl.DataFrame:
+    def _typed(self, hit: pl.DataFrame, cand: Candidate, *, raw: bool = False) -> pl.DataFrame:
         names = [n for n in cand.plan.all_fields() if n in hit.columns]
+        if raw:
+            envelope = [c for c in hit.columns if c.startswith("env_")]
+            return hit.select(*BASE[:-1], pl.lit(cand.name).alias("kind"), *names, *envelope)
         casts = []
         for n in names:
             dtype = self.dtypes[n]
@@ -262,8 +276,10 @@ class Parser:
             "seq",
             "line_no",
             pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("ts"),
-            *[pl.lit(None, dtype=dt).alias(c) for c, dt in (("_month", pl.Int8), ("_day", pl.Int8),
-                                                             ("_tod_us", pl.Int64))],
+            *[
+                pl.lit(None, dtype=dt).alias(c)
+                for c, dt in (("_month", pl.Int8), ("_day", pl.Int8), ("_tod_us", pl.Int64))
+            ],
             pl.lit(None, dtype=pl.String).alias("host"),
             pl.lit(None, dtype=pl.String).alias("program"),
             pl.lit(problem).alias("problem"),
@@ -310,7 +326,7 @@ def _rest_after_prefix(fam: Family, message: str) -> str:
 def parse_line(line: str) -> LineResult:
     """Parse one line with pyparsing, mirroring the bulk pipeline step by step."""
     out = LineResult()
-    for name, grammar in grammars.ENVELOPES:
+    for name, grammar in ENVELOPES:
         try:
             out.envelope_fields = grammar.parse_string(line, parse_all=True).as_dict()
         except pp.ParseBaseException as exc:
@@ -321,11 +337,11 @@ def parse_line(line: str) -> LineResult:
     else:
         return out
     message = out.envelope_fields.get("msg", "")
-    daemon = grammars.daemon_of(out.envelope_fields["program"])
-    out.family = grammars.DAEMONS.get(daemon)
+    daemon = daemon_of(out.envelope_fields["program"])
+    out.family = DAEMONS.get(daemon)
     if out.family is None:
         return out
-    fam = grammars.FAMILIES[out.family]
+    fam = FAMILIES[out.family]
     rest = _rest_after_prefix(fam, message)
     ranked = sorted(
         (

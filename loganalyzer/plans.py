@@ -30,7 +30,7 @@ import pyparsing as pp
 
 from .grammars.elements import Free
 
-__all__ = ["Plan", "PlanError", "compile_plan", "dispatch_keys", "to_regex", "field_names"]
+__all__ = ["Plan", "PlanError", "compile_plan", "dispatch_keys", "field_names", "to_regex"]
 
 #: Characters that must be escaped to stand for themselves in both Python ``re``
 #: and Rust ``regex`` (outside a character class). Deliberately not ``re.escape``:
@@ -79,7 +79,7 @@ def to_regex(expr: pp.ParserElement, *, capture: bool = True) -> str:
             raise PlanError(f"free text {expr.resultsName!r} must be taken by slicing")
         return ".*"
     if isinstance(expr, pp.Regex):
-        return named(expr.pattern)
+        return named(str(expr.pattern))
     if isinstance(expr, pp.Literal):
         return named(escape(expr.match), atomic=True)
     if isinstance(expr, pp.StringEnd):
@@ -109,9 +109,7 @@ def field_names(expr: pp.ParserElement) -> list[str]:
         if isinstance(e, pp.ParseExpression):
             for sub in e.exprs:
                 walk(sub)
-        elif isinstance(e, pp.ParseElementEnhance) and not isinstance(e, pp.SkipTo):
-            walk(e.expr)
-        elif isinstance(e, pp.SkipTo):
+        elif (isinstance(e, pp.ParseElementEnhance) and not isinstance(e, pp.SkipTo)) or isinstance(e, pp.SkipTo):
             walk(e.expr)
 
     walk(expr)

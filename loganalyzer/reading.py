@@ -10,8 +10,9 @@ timestamps is settled and the timestamps are converted to UTC.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 
 import polars as pl
 
@@ -43,17 +44,24 @@ def read_inputs(items: list[Input], settings: Settings, *, parser: Parser | None
     parts: dict[str, list[pl.DataFrame]] = {}
     unparsed: list[pl.DataFrame] = []
     seq = 0
+    # Each file's mtime anchors its own year; a --year anchors the last line of
+    # the whole input instead, so then one tracker spans every file.
+    shared = YearTracker() if settings.year is not None else None
+    pending: list[tuple[_FileResult, SourceStats]] = []
     with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
         for item in items:
             opened = open_input(item)
             source = SourceStats(item.path, opened.compression, first_seq=seq)
             stats.sources.append(source)
-            file_parts, file_unparsed = _read_one(opened, source, parser, pool, settings)
+            result = _read_one(opened, source, parser, pool, settings, shared or YearTracker())
             source.warnings.extend(opened.warnings)
             seq += source.lines
-            for key, frames in file_parts.items():
-                parts.setdefault(key, []).extend(frames)
-            unparsed.extend(file_unparsed)
+            pending.append((result, source))
+            if shared is None:
+                _collect(result.finish(settings), parts, unparsed)
+                pending.clear()
+    for result, _ in pending:
+        _collect(result.finish(settings), parts, unparsed)
     merged = [pl.concat(frames) if len(frames) > 1 else frames[0] for frames in parts.values()]
     return Tables(merged, unparsed, stats)
 
@@ -74,10 +82,45 @@ def _batches(opened: Opened, source: SourceStats, settings: Settings) -> Iterato
         yield batch, frame
 
 
+@dataclass
+class _FileResult:
+    """One file's parsed rows, before its year-less timestamps are settled."""
+
+    source: str
+    mtime: float
+    tracker: YearTracker
+    parts: dict[str, list[pl.DataFrame]]
+    unparsed: list[pl.DataFrame]
+
+    def finish(self, settings: Settings) -> tuple[dict[str, pl.DataFrame], list[pl.DataFrame]]:
+        """Parts with UTC timestamps and the source column; helper columns dropped."""
+        finish = _timestamp_finisher(self.tracker, self.mtime, settings)
+        src = pl.lit(self.source).cast(pl.Categorical).alias("source")
+        out = {
+            key: _finish(pl.concat(frames) if len(frames) > 1 else frames[0], finish, src)
+            for key, frames in self.parts.items()
+        }
+        return out, [_finish(u, finish, src) for u in self.unparsed]
+
+
+def _collect(
+    finished: tuple[dict[str, pl.DataFrame], list[pl.DataFrame]],
+    parts: dict[str, list[pl.DataFrame]],
+    unparsed: list[pl.DataFrame],
+) -> None:
+    for key, frame in finished[0].items():
+        parts.setdefault(key, []).append(frame)
+    unparsed.extend(finished[1])
+
+
 def _read_one(
-    opened: Opened, source: SourceStats, parser: Parser, pool: ThreadPoolExecutor, settings: Settings
-) -> tuple[dict[str, list[pl.DataFrame]], list[pl.DataFrame]]:
-    tracker = YearTracker()
+    opened: Opened,
+    source: SourceStats,
+    parser: Parser,
+    pool: ThreadPoolExecutor,
+    settings: Settings,
+    tracker: YearTracker,
+) -> _FileResult:
     parts: dict[str, list[pl.DataFrame]] = {}
     unparsed: list[pl.DataFrame] = []
     inflight: deque[Future[BatchResult]] = deque()
@@ -95,15 +138,7 @@ def _read_one(
             collect(inflight.popleft().result())
     while inflight:
         collect(inflight.popleft().result())
-
-    finish = _timestamp_finisher(tracker, opened.mtime, settings)
-    src = pl.lit(source.path).cast(pl.Categorical).alias("source")
-    out = {
-        key: [_finish(pl.concat(frames) if len(frames) > 1 else frames[0], finish, src)]
-        for key, frames in parts.items()
-    }
-    done = [_finish(u, finish, src) for u in unparsed]
-    return out, done
+    return _FileResult(source.path, opened.mtime, tracker, parts, unparsed)
 
 
 def _observe_years(tracker: YearTracker, result: BatchResult) -> None:
@@ -116,23 +151,29 @@ def _observe_years(tracker: YearTracker, result: BatchResult) -> None:
     tracker.observe(yearless["seq"], yearless["_month"], yearless["_day"])
 
 
-def _timestamp_finisher(tracker: YearTracker, mtime: float, settings: Settings):  # type: ignore[no-untyped-def]
+def _timestamp_finisher(
+    tracker: YearTracker, mtime: float, settings: Settings
+) -> Callable[[pl.DataFrame], pl.DataFrame]:
     def finish(frame: pl.DataFrame) -> pl.DataFrame:
         mask = frame["_month"].is_not_null()
         if not mask.any():
             return frame
         years = tracker.years(frame["seq"], mtime=mtime, tz=settings.timezone, year=settings.year)
         naive = compose(pl.col("_year"), pl.col("_month"), pl.col("_day"), pl.col("_tod_us"))
-        return frame.with_columns(years.alias("_year")).with_columns(
-            pl.when(pl.col("_month").is_not_null())
-            .then(naive_to_utc(naive, settings.timezone))
-            .otherwise(pl.col("ts"))
-            .alias("ts")
-        ).drop("_year")
+        return (
+            frame.with_columns(years.alias("_year"))
+            .with_columns(
+                pl.when(pl.col("_month").is_not_null())
+                .then(naive_to_utc(naive, settings.timezone))
+                .otherwise(pl.col("ts"))
+                .alias("ts")
+            )
+            .drop("_year")
+        )
 
     return finish
 
 
-def _finish(frame: pl.DataFrame, finish, src: pl.Expr) -> pl.DataFrame:  # type: ignore[no-untyped-def]
+def _finish(frame: pl.DataFrame, finish: Callable[[pl.DataFrame], pl.DataFrame], src: pl.Expr) -> pl.DataFrame:
     done = finish(frame).drop(*YEARLESS)
     return done.with_columns(src).select("seq", "source", *[c for c in done.columns if c != "seq"])

@@ -78,7 +78,7 @@ def _first(expr: pl.Expr) -> pl.Expr:
     return expr.drop_nulls().first()
 
 
-def _common_aggregates() -> list[pl.Expr]:
+def _common_aggregates(*, screen: bool = False) -> list[pl.Expr]:
     kind = pl.col("kind")
     is_reject = (kind == "reject") & pl.col("action").cast(pl.String).is_in(["reject", "milter-reject", "hangup"])
     rcls = reply_class(pl.col("reply_code"), pl.col("dsn"))
@@ -125,9 +125,13 @@ def _common_aggregates() -> list[pl.Expr]:
         _first(pl.col("tls_error").filter(kind == "tls-library-problem")).alias("tls_error"),
         (kind == "tls-established").any().alias("_tls_ok"),
         kind.is_in(["tls-accept-error", "tls-library-problem"]).any().alias("_tls_failed"),
-        pl.coalesce(pl.col("screen_result").cast(pl.String), kind.cast(pl.String))
-        .filter(~kind.is_in(["connect", "disconnect", "reject"]))
-        .alias("screen_results"),
+        (
+            pl.coalesce(pl.col("screen_result").cast(pl.String), kind.cast(pl.String)).filter(
+                ~kind.is_in(["connect", "disconnect", "reject"])
+            )
+            if screen
+            else pl.lit(None, dtype=pl.List(pl.String))
+        ).alias("screen_results"),
         pl.col("last_segment").first(),
     ]
 
@@ -143,8 +147,10 @@ def build_sessions(events: pl.LazyFrame) -> pl.LazyFrame:
     screen = (
         _segments(events, ["host", "client_ip", "client_port"], daemon="postscreen")
         .group_by("host", "client_ip", "client_port", "segment")
-        .agg(*[a for a in _common_aggregates() if a.meta.output_name() not in ("client_ip", "client_port")],
-             pl.col("pid").first())
+        .agg(
+            *[a for a in _common_aggregates(screen=True) if a.meta.output_name() not in ("client_ip", "client_port")],
+            pl.col("pid").first(),
+        )
         .with_columns(pl.lit("postscreen").alias("daemon"), pl.lit("ip-port").alias("correlation"))
     )
     both = pl.concat([smtpd, screen], how="diagonal_relaxed")
@@ -164,7 +170,9 @@ def build_sessions(events: pl.LazyFrame) -> pl.LazyFrame:
         pl.when(~pl.col("_has_connect"))
         .then(pl.lit("log-start"))
         .when(~pl.col("_has_disconnect") & (pl.col("daemon") == "smtpd"))
-        .then(pl.when(pl.col("segment") == pl.col("last_segment")).then(pl.lit("log-end")).otherwise(pl.lit("pid-reuse")))
+        .then(
+            pl.when(pl.col("segment") == pl.col("last_segment")).then(pl.lit("log-end")).otherwise(pl.lit("pid-reuse"))
+        )
     )
     done = (
         both.with_columns(command_pairs(stats))

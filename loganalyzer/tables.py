@@ -117,7 +117,8 @@ class Tables:
         """A table by name: events, sessions, messages or unparsed."""
         if name not in ("events", "sessions", "messages", "unparsed"):
             raise KeyError(name)
-        return getattr(self, name)  # type: ignore[no-any-return]
+        frame: pl.LazyFrame = getattr(self, name)
+        return frame
 
     def kind_counts(self) -> Counter[str]:
         """Lines per event kind."""
@@ -141,4 +142,3 @@ class Tables:
                 raise ValueError(f"unknown format {fmt!r}: parquet or arrow")
             written.append(path)
         return written
-

@@ -4,8 +4,9 @@ Year inference (classic syslog, ``journalctl -o short``, postlogd): the file's
 modification time anchors the *last* line (a line is not written after the file
 was last modified), and walking backwards the year steps back at every Dec -> Jan
 wrap. Walking is done forwards in bulk instead: a wrap is a month that drops by
-more than six from the previous yearless line (+1 year), a rise by more than six
-is a clock stepping back over New Year (-1 year). The year of a line is the
+more than six from the previous yearless line (+1 year); a rise of ten months or
+more (Jan -> Nov/Dec) is a line from before New Year arriving late, or a clock
+stepping back over it (-1 year). A smaller rise is a quiet stretch of the log. The year of a line is the
 anchor year, minus all wraps in the file, plus the wraps before the line.
 ``--year`` replaces the anchor year.
 
@@ -26,7 +27,10 @@ import polars as pl
 
 __all__ = ["MONTHS", "YearTracker", "iso_to_utc", "local_timezone", "naive_to_utc", "validate_timezone"]
 
-MONTHS = {m: i for i, m in enumerate(("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec").split(), start=1)}
+MONTHS = {
+    m: i
+    for i, m in enumerate(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], start=1)
+}
 UTC = "UTC"
 #: Columns carried by lines whose year is not known until their file ends.
 YEARLESS = ("_month", "_day", "_tod_us")
@@ -102,13 +106,7 @@ def naive_to_utc(naive: pl.Expr, tz: str) -> pl.Expr:
 
 def _days_in_month(year: pl.Expr, month: pl.Expr) -> pl.Expr:
     leap = ((year % 4 == 0) & ((year % 100 != 0) | (year % 400 == 0))).cast(pl.Int32)
-    return (
-        pl.when(month == 2)
-        .then(28 + leap)
-        .when(month.is_in([4, 6, 9, 11]))
-        .then(30)
-        .otherwise(31)
-    )
+    return pl.when(month == 2).then(28 + leap).when(month.is_in([4, 6, 9, 11])).then(30).otherwise(31)
 
 
 def compose(year: pl.Expr, month: pl.Expr, day: pl.Expr, tod_us: pl.Expr) -> pl.Expr:
@@ -142,7 +140,7 @@ class YearTracker:
         prev = frame["m"].shift(1, fill_value=self.last_month if self.last_month is not None else frame["m"][0])
         drop = prev - frame["m"]
         delta = pl.Series([0] * len(frame), dtype=pl.Int16)
-        delta = delta.set(drop > 6, 1).set(drop < -6, -1)
+        delta = delta.set(drop > 6, 1).set(drop <= -10, -1)
         hits = frame.with_columns(delta=delta).filter(pl.col("delta") != 0)
         self.wrap_seqs.extend(hits["seq"].to_list())
         self.wrap_deltas.extend(hits["delta"].to_list())

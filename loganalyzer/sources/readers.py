@@ -36,8 +36,11 @@ ZSTD = b"\x28\xb5\x2f\xfd"
 
 
 class _Decompressor(Protocol):
-    eof: bool
-    unused_data: bytes
+    @property
+    def eof(self) -> bool: ...
+
+    @property
+    def unused_data(self) -> bytes: ...
 
     def decompress(self, data: bytes) -> bytes: ...
 
@@ -95,12 +98,13 @@ def _decompressed(
 
 def _zstd() -> Callable[[], _Decompressor] | None:
     try:
-        import zstandard  # type: ignore[import-not-found]
+        import zstandard
     except ImportError:
         return None
 
     def make() -> _Decompressor:
-        return zstandard.ZstdDecompressor().decompressobj()  # type: ignore[no-any-return]
+        decomp: _Decompressor = zstandard.ZstdDecompressor().decompressobj()
+        return decomp
 
     return make
 
@@ -122,9 +126,9 @@ def open_input(item: Input) -> Opened:
     where = item.path
     raw = _raw_blocks(stream, first)
     makers: dict[bytes, tuple[str, Callable[[], _Decompressor]]] = {
-        GZIP: ("gzip", lambda: zlib.decompressobj(16 + zlib.MAX_WBITS)),  # type: ignore[dict-item]
-        BZIP2: ("bzip2", bz2.BZ2Decompressor),  # type: ignore[dict-item]
-        XZ: ("xz", lzma.LZMADecompressor),  # type: ignore[dict-item]
+        GZIP: ("gzip", lambda: zlib.decompressobj(16 + zlib.MAX_WBITS)),
+        BZIP2: ("bzip2", bz2.BZ2Decompressor),
+        XZ: ("xz", lzma.LZMADecompressor),
     }
     compression = "plain"
     blocks: Iterator[bytes] = raw

@@ -1,0 +1,55 @@
+"""Shared fixtures: paths, one compiled parser, a CLI runner, golden-file updating."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from loganalyzer.parse import Parser
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLES = ROOT / "samples"
+GOLDEN = Path(__file__).resolve().parent / "golden"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", help="rewrite golden files instead of comparing")
+
+
+@pytest.fixture(scope="session")
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+@pytest.fixture(scope="session")
+def parser() -> Parser:
+    return Parser()
+
+
+@pytest.fixture()
+def cli() -> CliRunner:
+    return CliRunner()
+
+
+def sample_files() -> list[Path]:
+    """Every sample log (plain and compressed) the project wrote."""
+    return sorted(p for p in SAMPLES.rglob("*") if p.is_file() and (".log" in p.name or p.name.startswith("mail")))
+
+
+_skipped_corpus: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped and "corpus" in report.keywords:
+        _skipped_corpus.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """With LOGANALYZER_CORPUS set (as in CI), a skipped corpus test fails the run."""
+    import os
+
+    if os.environ.get("LOGANALYZER_CORPUS") and _skipped_corpus:
+        print(f"\nLOGANALYZER_CORPUS is set but corpus tests were skipped: {_skipped_corpus}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED

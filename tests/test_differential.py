@@ -1,0 +1,90 @@
+"""The bulk path (compiled plans in polars) and pyparsing agree on every line.
+
+Both are built from the same grammar objects; this test is what makes that
+claim true. It runs every line of every sample log, every grammar sample, and
+(when available) every corpus line through both and requires the same kind and
+the same fields, character for character.
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+from loganalyzer.grammars import envelopes, milters, postfix
+
+from loganalyzer import grammars
+from loganalyzer.parse import OTHER_PROGRAM, Parser, parse_line
+
+from .conftest import sample_files
+from .corpus import corpus_dir, postfix_lines
+
+
+def _bulk(parser: Parser, lines: list[str]) -> dict[int, tuple[str | None, dict[str, Any]]]:
+    frame = pl.DataFrame(
+        {"seq": list(range(len(lines))), "line_no": list(range(1, len(lines) + 1)), "line": lines},
+        schema={"seq": pl.Int64, "line_no": pl.Int64, "line": pl.String},
+    )
+    result = parser.parse_batch(frame, source="test", raw=True)
+    out: dict[int, tuple[str | None, dict[str, Any]]] = {}
+    for part in result.parts.values():
+        skip = {"seq", "line_no", "ts", "_month", "_day", "_tod_us", "host", "program", "daemon", "pid", "kind"}
+        for row in part.iter_rows(named=True):
+            fields = {k: v for k, v in row.items() if k not in skip and v is not None}
+            out[row["seq"]] = (str(row["kind"]), fields)
+    if result.unparsed is not None:
+        for seq in result.unparsed["seq"]:
+            out[seq] = (None, {})
+    return out
+
+
+def _slow(line: str) -> tuple[str | None, dict[str, Any]]:
+    r = parse_line(line)
+    if r.envelope is None:
+        return None, {}
+    envelope = {f"env_{k}": v for k, v in r.envelope_fields.items()}
+    if r.family is None:
+        return OTHER_PROGRAM, envelope
+    if r.kind is None:
+        return None, {}
+    return r.kind, {**r.fields, **envelope}
+
+
+def _read_lines(path: Path) -> list[str]:
+    data = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
+    return data.decode("utf-8", "replace").splitlines()
+
+
+def _compare(parser: Parser, lines: list[str]) -> None:
+    bulk = _bulk(parser, lines)
+    assert set(bulk) == set(range(len(lines))), "a line was lost by the bulk path"
+    diffs = []
+    for i, line in enumerate(lines):
+        if bulk[i] != _slow(line):
+            diffs.append((line, bulk[i], _slow(line)))
+    assert not diffs, "\n".join(f"{d[0]}\n  bulk: {d[1]}\n  slow: {d[2]}" for d in diffs[:5])
+
+
+def test_sample_logs(parser: Parser) -> None:
+    lines = [line for path in sample_files() for line in _read_lines(path)]
+    assert len(lines) > 100
+    _compare(parser, lines)
+
+
+def test_grammar_samples(parser: Parser) -> None:
+    lines = [line for name in envelopes.SAMPLES for line in envelopes.SAMPLES[name]]
+    for module in (postfix, milters):
+        for family, messages in module.SAMPLES.items():
+            daemon = next(d for d, f in grammars.DAEMONS.items() if f == family)
+            lines.extend(f"Mar  1 12:00:00 mx1 postfix/{daemon}[1]: {m}" for m in messages)
+    _compare(parser, lines)
+
+
+@pytest.mark.corpus
+def test_corpus_lines(parser: Parser) -> None:
+    lines = [c.line for c in postfix_lines(corpus_dir())]
+    assert len(lines) > 500
+    _compare(parser, lines)
