@@ -16,6 +16,8 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from .detectors import UnknownDetectorError
+from .networks import NetworkError
 from .settings import Settings, SettingsError, load_config
 from .sources import InputError
 
@@ -61,7 +63,7 @@ def _guard(debug: bool, body: Callable[[], T]) -> T:
         return body()
     except typer.Exit:
         raise
-    except (InputError, SettingsError, UsageError) as exc:
+    except (InputError, SettingsError, UsageError, UnknownDetectorError, NetworkError) as exc:
         if debug:
             traceback.print_exc()
         raise _fail(f"error: {exc}") from None
@@ -152,29 +154,171 @@ def explain(
     _guard(debug, body)
 
 
+Format = Annotated[str, typer.Option("--format", help="text, json, csv or markdown.")]
+TableFormat = Annotated[str, typer.Option(help="tabulate table format for text output (simple, grid, ...).")]
+GroupBy = Annotated[str | None, typer.Option(help="Group findings by network, org, asn or ip.")]
+Ipv4Prefix = Annotated[int | None, typer.Option(help="IPv4 sending-network prefix length (default 24).")]
+Ipv6Prefix = Annotated[int | None, typer.Option(help="IPv6 sending-network prefix length (default 48).")]
+GreylistDelay = Annotated[
+    int | None, typer.Option(help="Seconds a client must wait after a 4xx (default 300; postgrey's lines win).")
+]
+RetryWindow = Annotated[int | None, typer.Option(help="Seconds after a 5xx in which a repeat counts as a retry.")]
+PlaintextWindow = Annotated[
+    int | None, typer.Option(help="Seconds after a failed STARTTLS in which plaintext counts as a fallback.")
+]
+LocalDomain = Annotated[
+    list[str] | None, typer.Option("--local-domain", help="A domain this server receives mail for (repeatable).")
+]
+NoDns = Annotated[bool, typer.Option("--no-dns", help="Do not look up MX records.")]
+DnsServer = Annotated[str | None, typer.Option(help="Name server for MX lookups, host[:port].")]
+AsnDb = Annotated[Path | None, typer.Option(help="MaxMind/ipinfo .mmdb ASN database.")]
+Evidence = Annotated[int | None, typer.Option(help="Example lines per finding in reports (default 5).")]
+DetectorIds = Annotated[
+    list[str] | None, typer.Option("--detector", help="Run only this detector (repeatable).", show_default=False)
+]
+
+
+def _detect_settings(config: Path | None, **options: object) -> Settings:
+    if options.pop("no_dns", False):
+        options["dns"] = False
+    if options.pop("no_rotated", False):
+        options["rotated"] = False
+    domains = options.pop("local_domain", None)
+    if isinstance(domains, list) and domains:
+        options["local_domains"] = tuple(domains)
+    asn_db = options.pop("asn_db", None)
+    if asn_db is not None:
+        if not Path(str(asn_db)).is_file():
+            raise UsageError(f"--asn-db {asn_db}: no such file")
+        options["asn_db"] = str(asn_db)
+    return _settings(config, **options)
+
+
+def _fail_on(value: str | None) -> set[str]:
+    from .detectors import DETECTORS
+
+    if not value:
+        return set()
+    wanted = {v.strip() for v in value.split(",") if v.strip()}
+    if "any" in wanted:
+        return set(DETECTORS)
+    unknown = wanted - set(DETECTORS)
+    if unknown:
+        raise UsageError(f"--fail-on: unknown detector {', '.join(sorted(unknown))}; use any or {', '.join(DETECTORS)}")
+    return wanted
+
+
+def _use_colour() -> bool:
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
 @app.command()
 def scan(
     paths: Paths = None,
+    fmt: Format = "text",
+    table_format: TableFormat = "simple",
+    fail_on: Annotated[
+        str | None, typer.Option(help="Exit 1 when these detectors (comma-separated, or any) find something.")
+    ] = None,
+    detector: DetectorIds = None,
+    group_by: GroupBy = None,
+    ipv4_prefix: Ipv4Prefix = None,
+    ipv6_prefix: Ipv6Prefix = None,
+    greylist_delay: GreylistDelay = None,
+    retry_window: RetryWindow = None,
+    plaintext_window: PlaintextWindow = None,
+    local_domain: LocalDomain = None,
+    no_dns: NoDns = False,
+    dns_server: DnsServer = None,
+    asn_db: AsnDb = None,
+    evidence: Evidence = None,
     year: Year = None,
     timezone: Timezone = None,
     jobs: Jobs = None,
     no_rotated: NoRotated = False,
     config: Config = None,
-    table_format: Annotated[str, typer.Option(help="tabulate table format.")] = "simple",
     debug: Debug = False,
 ) -> None:
-    """Scan logs and report sending networks that break SMTP's rules.
+    """Scan logs and report the sending networks that break SMTP's rules.
 
     With no PATH, scans /var/log/mail.log when readable and otherwise the bundled sample.
     """
-    from .reading import read
-    from .report.text import render_summary
-    from .summary import summarize
+    from .report.findings import FORMATS, render
+    from .scan import scan as run_scan
 
     def body() -> None:
-        settings = _settings(config, year=year, timezone=timezone, jobs=jobs, rotated=False if no_rotated else None)
-        tables = read(_default_paths(paths), settings)
-        typer.echo(render_summary(summarize(tables), table_format=table_format))
+        if fmt not in FORMATS:
+            raise UsageError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}")
+        failing = _fail_on(fail_on)
+        settings = _detect_settings(
+            config, year=year, timezone=timezone, jobs=jobs, no_rotated=no_rotated, group_by=group_by,
+            ipv4_prefix=ipv4_prefix, ipv6_prefix=ipv6_prefix, greylist_delay=greylist_delay,
+            retry_window=retry_window, plaintext_window=plaintext_window, local_domain=local_domain,
+            no_dns=no_dns, dns_server=dns_server, asn_db=asn_db, evidence=evidence,
+        )  # fmt: skip
+        result = run_scan(_default_paths(paths), settings, detectors=detector)
+        if result.summary.lines and not result.mta_lines:
+            typer.echo(
+                f"loganalyzer: none of the {result.summary.lines:,} lines came from Postfix or Exim "
+                "(no postfix/... or exim program tags): is this a mail log?",
+                err=True,
+            )
+        typer.echo(render(result, fmt, table_format=table_format, colour=fmt == "text" and _use_colour()), nl=False)
+        hit = set(result.detection.findings["detector"].to_list()) & failing
+        if hit:
+            raise typer.Exit(1)
+
+    _guard(debug, body)
+
+
+@app.command()
+def show(
+    paths: Paths = None,
+    network: Annotated[str, typer.Option(help="The network (CIDR), or org/asn/ip when grouping by those.")] = "",
+    detector: DetectorIds = None,
+    group_by: GroupBy = None,
+    ipv4_prefix: Ipv4Prefix = None,
+    ipv6_prefix: Ipv6Prefix = None,
+    greylist_delay: GreylistDelay = None,
+    retry_window: RetryWindow = None,
+    plaintext_window: PlaintextWindow = None,
+    local_domain: LocalDomain = None,
+    no_dns: NoDns = False,
+    dns_server: DnsServer = None,
+    asn_db: AsnDb = None,
+    year: Year = None,
+    timezone: Timezone = None,
+    jobs: Jobs = None,
+    no_rotated: NoRotated = False,
+    config: Config = None,
+    debug: Debug = False,
+) -> None:
+    """Print the raw log lines behind the findings for one network, in order."""
+    from .evidence import evidence_lines, normalise_network
+    from .scan import scan as run_scan
+
+    def body() -> None:
+        if not paths:
+            raise UsageError("show needs the PATH(s) that were scanned")
+        if not network:
+            raise UsageError("show needs --network CIDR (as printed by scan)")
+        settings = _detect_settings(
+            config, year=year, timezone=timezone, jobs=jobs, no_rotated=no_rotated, group_by=group_by,
+            ipv4_prefix=ipv4_prefix, ipv6_prefix=ipv6_prefix, greylist_delay=greylist_delay,
+            retry_window=retry_window, plaintext_window=plaintext_window, local_domain=local_domain,
+            no_dns=no_dns, dns_server=dns_server, asn_db=asn_db,
+        )  # fmt: skip
+        key = normalise_network(network, settings)
+        result = run_scan(paths, settings, detectors=detector)
+        found = result.detection.findings.filter(result.detection.findings["network"] == key)
+        if found.is_empty():
+            typer.echo(f"loganalyzer: no finding for {key}" + (f" by {', '.join(detector)}" if detector else ""),
+                       err=True)  # fmt: skip
+            raise typer.Exit(1)
+        for row in found.iter_rows(named=True):
+            typer.echo(f"# {row['detector']} ({row['severity']}): {row['explanation']}")
+            for source, line_no, text in evidence_lines(row["evidence"]):
+                typer.echo(f"{source}:{line_no}: {text}")
 
     _guard(debug, body)
 

@@ -309,6 +309,7 @@ MESSAGES = Table(
         _c("queue_id", STR, "queue id"),
         _c("first_seen", TS, "first line"),
         _c("last_seen", TS, "last line"),
+        _c("first_seq", I64, "seq of the first line"),
         _c("session_id", I64, "smtpd session that received it, when in the log"),
         _c("client_name", STR, "client hostname (smtpd client= line)"),
         _c("client_ip", STR, "client IP address"),

@@ -25,7 +25,7 @@ import polars as pl
 from .schema import COMMANDS, MESSAGES, SESSIONS
 from .tables import align
 
-__all__ = ["build_messages", "build_sessions", "command_pairs", "reply_class"]
+__all__ = ["build_messages", "build_session_lines", "build_sessions", "command_pairs", "reply_class"]
 
 _SMTPD_COLUMNS = (
     "seq", "source", "line_no", "ts", "host", "program", "daemon", "pid", "kind", "queue_id",
@@ -136,16 +136,33 @@ def _common_aggregates(*, screen: bool = False) -> list[pl.Expr]:
     ]
 
 
+_SMTPD_KEYS = ["host", "pid"]
+_SCREEN_KEYS = ["host", "client_ip", "client_port"]
+
+
+def build_session_lines(events: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame:
+    """(seq, session_id, kind) of every line that belongs to one of ``sessions``."""
+    parts = []
+    for keys, daemon in ((_SMTPD_KEYS, "smtpd"), (_SCREEN_KEYS, "postscreen")):
+        parts.append(
+            _segments(events, keys, daemon=daemon).select(
+                "seq", "kind", pl.col("seq").min().over([*keys, "segment"]).alias("session_id")
+            )
+        )
+    ids = sessions.select("session_id")
+    return pl.concat(parts).join(ids, on="session_id", how="semi").sort("seq")
+
+
 def build_sessions(events: pl.LazyFrame) -> pl.LazyFrame:
     """One row per SMTP connection (schema :data:`~loganalyzer.schema.SESSIONS`)."""
     smtpd = (
-        _segments(events, ["host", "pid"], daemon="smtpd")
+        _segments(events, _SMTPD_KEYS, daemon="smtpd")
         .group_by("host", "pid", "segment")
         .agg(*_common_aggregates())
         .with_columns(pl.lit("smtpd").alias("daemon"), pl.lit("pid").alias("correlation"))
     )
     screen = (
-        _segments(events, ["host", "client_ip", "client_port"], daemon="postscreen")
+        _segments(events, _SCREEN_KEYS, daemon="postscreen")
         .group_by("host", "client_ip", "client_port", "segment")
         .agg(
             *[a for a in _common_aggregates(screen=True) if a.meta.output_name() not in ("client_ip", "client_port")],
@@ -210,7 +227,7 @@ def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame
     messages = lf.group_by("host", "queue_id", "lifecycle").agg(
         pl.col("ts").min().alias("first_seen"),
         pl.col("ts").max().alias("last_seen"),
-        pl.col("seq").min().alias("_first_seq"),
+        pl.col("seq").min().alias("first_seq"),
         _first(pl.col("client_name").filter(kind == "client")).alias("client_name"),
         _first(pl.col("client_ip").filter(kind == "client")).alias("client_ip"),
         _first(pl.col("sasl_username").filter(kind == "client")).alias("sasl_username"),
@@ -259,6 +276,6 @@ def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame
                 "message_key"
             ),
         )
-        .sort("_first_seq")
+        .sort("first_seq")
     )
     return align(done, MESSAGES)

@@ -39,7 +39,8 @@ class Settings:
 
     Detection: ``ipv4_prefix``/``ipv6_prefix`` (sending-network size),
     ``group_by`` (network, org, asn or ip), ``greylist_delay`` (seconds a client
-    must wait after a 4xx; postgrey's own lines override it), ``plaintext_window``
+    must wait after a 4xx; postgrey's own lines override it), ``retry_window`` (seconds
+    after a 5xx in which the same sender/recipient counts as a retry), ``plaintext_window``
     (seconds after a failed STARTTLS in which a plaintext transaction counts as a
     fallback), ``local_domains`` (extra domains that are ours), ``dns`` (confirm
     missing MX records), ``dns_timeout`` (seconds per lookup), ``asn_db`` (an
@@ -56,6 +57,7 @@ class Settings:
     ipv6_prefix: int = 48
     group_by: str = "network"
     greylist_delay: int = 300
+    retry_window: int = 86400
     plaintext_window: int = 3600
     local_domains: tuple[str, ...] = ()
     dns: bool = True
@@ -77,6 +79,7 @@ class Settings:
             (0 <= self.ipv6_prefix <= 128, "ipv6_prefix must be between 0 and 128"),
             (self.group_by in GROUP_BY, f"group_by must be one of {', '.join(GROUP_BY)}"),
             (self.greylist_delay > 0, "greylist_delay must be positive"),
+            (self.retry_window > 0, "retry_window must be positive"),
             (self.plaintext_window > 0, "plaintext_window must be positive"),
             (self.dns_timeout > 0, "dns_timeout must be positive"),
             (self.evidence >= 1, "evidence must be at least 1"),

@@ -38,6 +38,7 @@ class Summary:
     replaced: int = 0
     sources: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def unparsed_ratio(self) -> float:

@@ -107,6 +107,13 @@ class Tables:
         return build_sessions(self.events).collect().lazy()
 
     @cached_property
+    def session_lines(self) -> pl.LazyFrame:
+        """(seq, session_id, kind) of every line that belongs to a session."""
+        from .sessions import build_session_lines
+
+        return build_session_lines(self.events, self.sessions).collect().lazy()
+
+    @cached_property
     def messages(self) -> pl.LazyFrame:
         """One row per queue-id lifecycle (see :data:`loganalyzer.schema.MESSAGES`)."""
         from .sessions import build_messages

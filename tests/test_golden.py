@@ -23,6 +23,7 @@ CASES = {
     "cut-sessions": "postfix/cut-sessions.log",
     "latin1": "postfix/latin1.log",
     "rotated": "postfix/rotated/mail.log",
+    **{f"scenario-{p.stem}": f"postfix/scenarios/{p.name}" for p in (SAMPLES / "postfix" / "scenarios").glob("*.log")},
 }
 SETTINGS = Settings(timezone="Europe/Berlin", year=2025, jobs=2)
 ORDER = {"events": "seq", "sessions": "session_id", "messages": "message_key", "unparsed": "seq"}

@@ -1,0 +1,2061 @@
+"""Benchmark loganalyzer against pflogsumm on a synthetic, realistic Postfix log.
+
+What is measured
+================
+
+1. **The input.** :func:`generate_postfix` writes a deterministic (seeded) BSD
+   syslog file of a busy MX + submission server over several days: whole SMTP
+   sessions (port 25, submission, postscreen) with consistent ``disconnect``
+   command statistics, queue-id lifecycles (cleanup, qmgr, local/virtual/lmtp/smtp
+   deliveries, deferrals with retries, bounces and their notifications, amavis
+   re-injection, pickup), greylisting (postgrey), OpenDKIM/OpenDMARC/policyd-spf
+   lines, anvil statistics and a few percent of lines from programs loganalyzer
+   does not model (dovecot, amavis). Client addresses come from thousands of
+   ``10.0.0.0/8`` /24s plus the documentation ranges ``198.51.100.0/24``,
+   ``203.0.113.0/24`` and ``2001:db8::/32``; names use ``example`` domains. The
+   file is written once into ``--workdir`` under a name made of the generator
+   version, seed, size and host count, and reused while it exists.
+2. **The runs.** Each tool runs in a fresh child process; its wall time is taken
+   around ``Popen`` .. ``os.wait4`` and its peak RSS is the ``ru_maxrss`` that
+   ``wait4`` returns for that child alone. Tools run alternately, ``--runs`` times
+   each, after one read of the file to warm the page cache:
+
+   * ``loganalyzer parse --stats FILE`` (mode ``parse``);
+   * ``loganalyzer scan FILE`` (mode ``scan``);
+   * ``pflogsumm FILE > /dev/null`` (Debian package ``pflogsumm``; skipped with a
+     message when it is not installed).
+
+   ``loganalyzer`` is the console script next to ``sys.executable`` (the same
+   virtualenv), or that interpreter running ``loganalyzer.cli.main``.
+3. **The figures.** Per tool: median wall seconds, lines/s (lines / median wall),
+   median peak RSS in MB, and the ratio loganalyzer wall / pflogsumm wall; plus
+   the machine (CPU model, cores, Python, polars) and the number of lines
+   loganalyzer left unparsed (from ``parse --stats``).
+
+Reproduce
+=========
+
+::
+
+    apt-get install pflogsumm                      # the baseline (optional)
+    python -m loganalyzer.bench                    # 1M lines, parse+scan, 3 runs each
+    python -m loganalyzer.bench --lines 200000 --runs 1 --mode parse --json
+    python -m loganalyzer.bench --size-mb 190 --jobs 2 --workdir /tmp/bench
+    python -m loganalyzer.bench --generate-only --lines 3000   # just write the log
+"""
+
+from __future__ import annotations
+
+import argparse
+import heapq
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from importlib import metadata
+from itertools import islice
+from pathlib import Path
+from random import Random
+from typing import IO, Any
+
+__all__ = [
+    "GENERATOR_VERSION",
+    "GeneratedLog",
+    "Measurement",
+    "ToolResult",
+    "count_lines",
+    "ensure_log",
+    "generate_postfix",
+    "iter_postfix_lines",
+    "machine_info",
+    "main",
+    "measure",
+    "run_benchmark",
+]
+
+#: Bump when the generated text changes, so that cached files are not reused.
+GENERATOR_VERSION = 1
+DEFAULT_LINES = 1_000_000
+DEFAULT_WORKDIR = "bench-out"
+PFLOGSUMM_INSTALL = "apt-get install pflogsumm"
+
+# --- generator: vocabulary ------------------------------------------------------
+
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_FIRST = (
+    "alice",
+    "bob",
+    "carol",
+    "dave",
+    "erin",
+    "frank",
+    "grace",
+    "heidi",
+    "ivan",
+    "judy",
+    "mallory",
+    "nina",
+    "oscar",
+    "peggy",
+    "rupert",
+    "sybil",
+    "trent",
+    "victor",
+    "walter",
+    "yara",
+    "zoe",
+    "liam",
+    "emma",
+    "noah",
+    "olivia",
+    "lucas",
+    "mia",
+    "leon",
+    "sofia",
+    "felix",
+    "hanna",
+    "jonas",
+    "lena",
+    "paul",
+    "clara",
+    "max",
+    "marie",
+    "ben",
+    "anna",
+    "tom",
+    "lisa",
+    "jan",
+    "eva",
+    "tim",
+    "julia",
+    "nils",
+    "sara",
+    "kai",
+    "nora",
+    "finn",
+    "ida",
+    "omar",
+    "aisha",
+    "raj",
+    "priya",
+    "chen",
+    "wei",
+    "yuki",
+    "kenji",
+    "diego",
+    "lucia",
+)
+_LAST = (
+    "smith",
+    "jones",
+    "miller",
+    "davis",
+    "garcia",
+    "wilson",
+    "moore",
+    "taylor",
+    "thomas",
+    "martin",
+    "white",
+    "clark",
+    "lewis",
+    "walker",
+    "hall",
+    "young",
+    "king",
+    "wright",
+    "scott",
+    "green",
+    "baker",
+    "adams",
+    "nelson",
+    "hill",
+    "campbell",
+    "mitchell",
+    "roberts",
+    "carter",
+    "phillips",
+    "evans",
+    "turner",
+    "parker",
+    "collins",
+    "edwards",
+    "stewart",
+    "morris",
+    "murphy",
+    "cook",
+    "rogers",
+    "morgan",
+    "peterson",
+    "cooper",
+    "reed",
+    "bailey",
+    "bell",
+    "mueller",
+    "schmidt",
+    "schneider",
+    "fischer",
+    "weber",
+    "meyer",
+    "wagner",
+    "becker",
+    "schulz",
+    "hoffmann",
+)
+_WORDS = (
+    "acme",
+    "globex",
+    "initech",
+    "umbrella",
+    "hooli",
+    "stark",
+    "wayne",
+    "wonka",
+    "tyrell",
+    "cyberdyne",
+    "soylent",
+    "aperture",
+    "oscorp",
+    "vandelay",
+    "dunder",
+    "prestige",
+    "monarch",
+    "nakatomi",
+    "piedpiper",
+    "massive",
+    "veridian",
+    "virtucon",
+    "contoso",
+    "fabrikam",
+    "northwind",
+    "tailspin",
+    "adventure",
+    "litware",
+    "proseware",
+    "wingtip",
+    "coho",
+    "lucerne",
+    "margie",
+    "trey",
+    "alpine",
+    "bellows",
+    "cascade",
+    "delta",
+    "ember",
+    "fjord",
+    "granite",
+    "harbor",
+    "island",
+    "juniper",
+    "kestrel",
+    "lagoon",
+    "meadow",
+    "nimbus",
+    "orchid",
+    "prairie",
+    "quartz",
+    "river",
+    "summit",
+    "tundra",
+    "vertex",
+    "willow",
+    "zephyr",
+    "beacon",
+    "copper",
+    "dynamo",
+)
+_ROLES = ("info", "sales", "support", "billing", "office", "contact", "hello", "orders", "jobs", "press", "admin")
+_NOREPLY = ("noreply", "no-reply", "notifications", "newsletter", "news", "alerts", "mailer", "updates", "service")
+_BOT_HELOS = ("ylmf-pc", "User", "localhost", "WIN-3CBE9QJ0", "WIN-KQ1LM8P3", "DESKTOP-7H2K", "ADMIN", "mail", "pc")
+_LOCAL_DOMAINS = ("example.com", "staff.example.com", "lists.example.com", "shop.example.com")
+_LOCAL_TRANSPORT = {
+    "example.com": "lmtp",
+    "staff.example.com": "virtual",
+    "lists.example.com": "local",
+    "shop.example.com": "virtual",
+}
+_TLD = ("example", "example.net", "example.org", "example.com")
+
+_TLS_IN = (
+    (
+        60,
+        "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 "
+        "server-signature RSA-PSS (2048 bits) server-digest SHA256",
+    ),
+    (
+        15,
+        "TLSv1.3 with cipher TLS_AES_128_GCM_SHA256 (128/128 bits) key-exchange X25519 "
+        "server-signature RSA-PSS (2048 bits) server-digest SHA256",
+    ),
+    (
+        5,
+        "TLSv1.3 with cipher TLS_CHACHA20_POLY1305_SHA256 (256/256 bits) key-exchange X25519 "
+        "server-signature RSA-PSS (2048 bits) server-digest SHA256",
+    ),
+    (17, "TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384 (256/256 bits)"),
+    (3, "TLSv1.2 with cipher ECDHE-RSA-AES128-GCM-SHA256 (128/128 bits)"),
+)
+_TLS_OUT = (
+    "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature ECDSA (P-256) "
+    "server-digest SHA256",
+    "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits) key-exchange X25519 server-signature RSA-PSS "
+    "(2048 bits) server-digest SHA256",
+    "TLSv1.2 with cipher ECDHE-RSA-AES256-GCM-SHA384 (256/256 bits)",
+)
+_TLS_ERRORS = (
+    ("-1", "error:0A0000C1:SSL routines::no shared cipher:../ssl/statem/statem_srvr.c:2220:"),
+    ("-1", "error:0A00010B:SSL routines::wrong version number:../ssl/record/ssl3_record.c:354:"),
+    ("-1", "error:0A000102:SSL routines::unsupported protocol:../ssl/statem/statem_srvr.c:1657:"),
+    ("lost connection", "error:0A000076:SSL routines::no suitable signature algorithm:../ssl/t1_lib.c:3331:"),
+)
+_SASL_FAILURES = (
+    ("LOGIN", "UGFzc3dvcmQ6"),
+    ("LOGIN", "UGFzc3dvcmQ6"),
+    ("PLAIN", "authentication failure"),
+    ("LOGIN", "(reason unavailable), sasl_username={user}"),
+    ("PLAIN", "(reason unavailable), sasl_username={user}"),
+)
+_BRUTE_USERS = ("admin", "info", "test", "postmaster", "webmaster", "support", "sales", "office", "user", "root")
+_ESP_REPLIES = (
+    "250 2.0.0 OK  {epoch} {hex8}.{n}-20020a05600c{hex4} - gsmtp",
+    "250 2.0.0 Ok: queued as {QID}",
+    "250 2.6.0 <{mid}> [InternalId={n}, Hostname=AM0PR07MB{n4}.eurprd07.prod.outlook.example] Queued mail for delivery",
+    "250 ok {epoch} qp {n4}",
+    "250 Message received",
+)
+
+
+def _weighted(rng: Random, table: Sequence[tuple[float, str]]) -> str:
+    pick = rng.random() * sum(w for w, _ in table)
+    for weight, value in table:
+        pick -= weight
+        if pick < 0:
+            return value
+    return table[-1][1]
+
+
+def _fmt_delay(value: float) -> str:
+    """A delay as Postfix prints it: 2 significant digits, no trailing zeros."""
+    if value >= 10:
+        return f"{value:.0f}"
+    text = f"{value:.1f}" if value >= 1 else f"{value:.2f}"
+    return text.rstrip("0").rstrip(".") or "0"
+
+
+# --- generator: model -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Client:
+    """An SMTP client: its name as logged (``unknown`` without FCrDNS), IP and HELO."""
+
+    name: str
+    ip: str
+    helo: str
+    domain: str = ""
+    kind: str = "bot"  # freemail | esp | org | bot | user
+
+    @property
+    def addr(self) -> str:
+        return f"{self.name}[{self.ip}]"
+
+
+@dataclass
+class _Message:
+    """One queue file: its id, envelope and where it came from."""
+
+    host: _Host
+    qid: str
+    sender: str
+    rcpts: list[str]
+    size: int
+    mid: str
+    arrival: float
+    inbound: bool = False
+    client_ip: str = ""
+    filtered: bool = False  # already went through amavis
+
+
+class _Pool:
+    """Processes of one daemon on one host: idle ones are reused, new ones get new pids.
+
+    Idle processes exit after ``max_idle`` seconds and, now and then, after their
+    ``max_use`` (``renew``), as Postfix's master does.
+    """
+
+    def __init__(self, host: _Host, *, renew: float = 0.01, max_idle: float = 100.0) -> None:
+        self.host = host
+        self.renew = renew
+        self.max_idle = max_idle
+        self.idle: list[tuple[float, int]] = []  # (since, pid), oldest first
+
+    def take(self, t: float) -> int:
+        cutoff = t - self.max_idle
+        drop = 0
+        while drop < len(self.idle) and self.idle[drop][0] < cutoff:
+            drop += 1
+        if drop:
+            del self.idle[:drop]
+        # An idle process freed after t is still busy at t.
+        for i in range(len(self.idle) - 1, -1, -1):
+            if self.idle[i][0] <= t:
+                pid = self.idle.pop(i)[1]
+                if self.host.rng.random() >= self.renew:
+                    return pid
+                break
+        return self.host.new_pid()
+
+    def release(self, pid: int, t: float) -> None:
+        self.idle.append((t, pid))
+        if len(self.idle) > 1 and self.idle[-2][0] > t:
+            self.idle.sort()
+
+
+class _Host:
+    """One mail server: its name, pid counter and daemon processes."""
+
+    def __init__(self, name: str, rng: Random) -> None:
+        self.name = name
+        self.fqdn = f"{name}.example.com"
+        self.rng = rng
+        self.last_pid = rng.randint(700, 2000)
+        self.master = self.new_pid()
+        self.qmgr = self.new_pid()
+        self.anvil = self.new_pid()
+        self.postscreen = self.new_pid()
+        self.postgrey = self.new_pid()
+        self.opendkim = self.new_pid()
+        self.opendmarc = self.new_pid()
+        self.amavis = [self.new_pid() for _ in range(4)]
+        self.pools: dict[str, _Pool] = {}
+        self.local_ip = f"192.0.2.{10 + rng.randint(0, 9)}"
+
+    def new_pid(self) -> int:
+        self.last_pid += self.rng.randint(1, 60)
+        if self.last_pid > 4_190_000:
+            self.last_pid = self.rng.randint(300, 1000)
+        return self.last_pid
+
+    def pool(self, program: str) -> _Pool:
+        if program not in self.pools:
+            idle = 100.0 if "smtpd" in program else 60.0
+            self.pools[program] = _Pool(self, renew=0.01, max_idle=idle)
+        return self.pools[program]
+
+
+class _Cmds:
+    """SMTP command counts of one session, rendered as ``disconnect`` statistics."""
+
+    ORDER = (
+        "helo",
+        "ehlo",
+        "starttls",
+        "auth",
+        "mail",
+        "rcpt",
+        "data",
+        "bdat",
+        "rset",
+        "noop",
+        "vrfy",
+        "quit",
+        "unknown",
+    )
+
+    def __init__(self) -> None:
+        self.ok = dict.fromkeys(self.ORDER, 0)
+        self.total = dict.fromkeys(self.ORDER, 0)
+
+    def add(self, name: str, ok: bool = True, n: int = 1) -> None:
+        self.total[name] += n
+        if ok:
+            self.ok[name] += n
+
+    def __str__(self) -> str:
+        parts = []
+        for name in self.ORDER:
+            ok, total = self.ok[name], self.total[name]
+            if total:
+                parts.append(f"{name}={ok}" if ok == total else f"{name}={ok}/{total}")
+        ok_sum, total_sum = sum(self.ok.values()), sum(self.total.values())
+        parts.append(f"commands={ok_sum}" if ok_sum == total_sum and total_sum else f"commands={ok_sum}/{total_sum}")
+        return " ".join(parts)
+
+
+class _Conn:
+    """An smtpd (or postscreen) session: lines of one process at a moving time."""
+
+    def __init__(
+        self, sim: _Simulator, host: _Host, program: str, client: _Client, t: float, service: str | None = None
+    ) -> None:
+        self.sim = sim
+        self.host = host
+        self.program = program
+        self.service = service or program  # master.cf service: its own processes
+        self.client = client
+        self.t = t
+        self.pid = host.pool(self.service).take(t)
+        self.cmds = _Cmds()
+
+    def log(self, msg: str, dt: float = 0.0) -> None:
+        self.t += dt
+        self.sim.push(self.t, self.host, self.program, self.pid, msg)
+
+    def disconnect(self, dt: float = 0.0) -> None:
+        self.log(f"disconnect from {self.client.addr} {self.cmds}", dt)
+        self.host.pool(self.service).release(self.pid, self.t)
+
+
+class _Simulator:
+    """Discrete-event simulation of the mail servers; :meth:`lines` yields the log.
+
+    Jobs (session arrivals, queue retries, periodic statistics) run in time order;
+    each pushes its lines, with their own future times, onto a heap that is
+    emitted up to the time of the next job. Lines are therefore in time order and
+    sessions interleave as they would on a real server.
+    """
+
+    RATE = 0.40  # mean SMTP sessions per second, before the daily cycle
+
+    def __init__(self, seed: int, hosts: int = 1, start: datetime | None = None) -> None:
+        self.rng = rng = Random(seed)
+        self.start = start or datetime(2025, 3, 1)
+        self.hosts = [_Host(f"mx{i + 1}", rng) for i in range(max(1, hosts))]
+        self.jobs: list[tuple[float, int, Callable[[float], None]]] = []
+        self.out: list[tuple[float, int, str]] = []
+        self.order = 0
+        self._day = -1
+        self._day_text = ""
+        people = [f"{f}.{last}" for f in _FIRST for last in _LAST[:12]]
+        rng.shuffle(people)
+        self.users = [f"{p}@{'example.com' if rng.random() < 0.6 else 'staff.example.com'}" for p in people[:600]]
+        self.users += [f"{f}@example.com" for f in _FIRST]
+        self.domains = self._remote_domains()
+        self.domain_index = {d: i for i, d in enumerate(self.domains)}
+        self.dead_domains = {d for d in self.domains[100:] if rng.random() < 0.01}
+        self.servers, self.server_weights = self._servers()
+        self.bots = [self._bot() for _ in range(20000)]
+        self.recent_bot = self.bots[0]
+        self.greylisted: dict[tuple[str, str, str], float] = {}
+        self.mix: tuple[tuple[float, Callable[[float], None]], ...] = (
+            (30.0, self.inbound_session),
+            (5.0, self.greylist_session),
+            (9.0, self.dnsbl_session),
+            (3.0, self.relay_session),
+            (4.0, self.unknown_user_session),
+            (3.0, self.policy_reject_session),
+            (24.0, self.probe_session),
+            (14.0, self.brute_force_session),
+            (2.0, self.tls_failure_session),
+            (2.0, self.protocol_error_session),
+            (12.0, self.submission_session),
+            (3.0, self.postscreen_session),
+            (1.0, self.pickup_session),
+        )
+        self.mix_total = sum(w for w, _ in self.mix)
+
+    # -- names and addresses ---------------------------------------------------------
+
+    def _remote_domains(self) -> list[str]:
+        rng = self.rng
+        popular = ["bigmail.example", "outlook.example", "yahoo.example", "mail.example.net", "example.org"]
+        out = list(popular)
+        for word in _WORDS:
+            for tld in _TLD[:3]:
+                out.append(f"{word}.{tld}")
+        while len(out) < 3000:
+            out.append(f"{rng.choice(_WORDS)}{rng.randint(2, 9999)}.{rng.choice(_TLD[:3])}")
+        return out
+
+    def _ip4(self) -> str:
+        rng = self.rng
+        r = rng.random()
+        if r < 0.06:
+            return f"198.51.100.{rng.randint(1, 254)}"
+        if r < 0.12:
+            return f"203.0.113.{rng.randint(1, 254)}"
+        return f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
+
+    def _ip6(self) -> str:
+        rng = self.rng
+        return f"2001:db8:{rng.randint(1, 0xFFFF):x}:{rng.randint(0, 0xFFFF):x}::{rng.randint(1, 0xFFF):x}"
+
+    def _servers(self) -> tuple[list[_Client], list[float]]:
+        """Legitimate sending servers, most popular first (Zipf-like weights)."""
+        rng = self.rng
+        servers: list[_Client] = []
+        for i in range(60):
+            ip = self._ip6() if i % 3 == 0 else self._ip4()
+            letters = "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=2))
+            name = f"mail-{letters}1-f{i + 40}.bigmail.example"
+            servers.append(_Client(name, ip, name, "bigmail.example", "freemail"))
+        for i in range(40):
+            ip = self._ip6() if i % 2 else self._ip4()
+            region = rng.choice(("db8", "am7", "he1", "vi1", "ve1"))
+            name = f"mail-{region}eur0{i % 9 + 1}on20{600 + i}.outbound.protection.outlook.example"
+            servers.append(_Client(name, ip, name, "outlook.example", "freemail"))
+        for i in range(200):
+            esp = rng.choice(
+                (
+                    "mcsv.example.net",
+                    "smtp-out.amazonses.example",
+                    "sendgrid.example.net",
+                    "mailgun.example.org",
+                    "rsgsv.example.net",
+                )
+            )
+            name = f"o{rng.randint(1, 99)}.{rng.randint(1000, 99999)}.{esp}" if i % 2 else f"mail{i}.{esp}"
+            servers.append(_Client(name, self._ip4(), name, esp, "esp"))
+        for domain in self.domains[5:]:
+            name = f"{rng.choice(('mail', 'mx', 'smtp', 'mx1', 'mailout', 'out'))}.{domain}"
+            servers.append(_Client(name, self._ip4(), name, domain, "org"))
+        weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(servers))]
+        return servers, list(_cumulate(weights))
+
+    def _bot(self) -> _Client:
+        rng = self.rng
+        ip = self._ip6() if rng.random() < 0.04 else self._ip4()
+        if rng.random() < 0.7 or ":" in ip:
+            name = "unknown"
+        else:
+            dashed = ip.replace(".", "-")
+            name = f"{rng.choice(('host', 'dyn', 'ip', 'static', 'cpe'))}-{dashed}.{rng.choice(_WORDS)}-isp.example.net"
+        helo = rng.choice(_BOT_HELOS) if rng.random() < 0.6 else (f"[{ip}]" if rng.random() < 0.5 else name)
+        return _Client(name, ip, helo if helo != "unknown" else "localhost")
+
+    def server(self) -> _Client:
+        return self.rng.choices(self.servers, cum_weights=self.server_weights)[0]
+
+    def bot(self) -> _Client:
+        bot = self.rng.choice(self.bots) if self.rng.random() < 0.5 else self._bot()
+        self.recent_bot = bot
+        return bot
+
+    def sender_of(self, client: _Client) -> str:
+        rng = self.rng
+        if client.kind == "freemail":
+            return f"{rng.choice(_FIRST)}.{rng.choice(_LAST)}{rng.randint(1, 999)}@{client.domain}"
+        if client.kind == "esp":
+            tag = f"{rng.getrandbits(32):08x}"
+            return f"bounce-{rng.randint(1000, 99999)}_{tag}-{rng.choice(_WORDS)}={rng.choice(_TLD)}@{client.domain}"
+        if client.kind == "org":
+            pick = rng.random()
+            local = rng.choice(_ROLES) if pick < 0.4 else rng.choice(_NOREPLY) if pick < 0.6 else rng.choice(_FIRST)
+            return f"{local}@{client.domain}"
+        return self.spam_sender()
+
+    def spam_sender(self) -> str:
+        rng = self.rng
+        if rng.random() < 0.1:
+            return ""
+        return f"{rng.choice(_FIRST)}{rng.randint(1, 9999)}@{rng.choice(self.domains)}"
+
+    def local_rcpt(self) -> str:
+        rng = self.rng
+        r = rng.random()
+        if r < 0.85:
+            return rng.choice(self.users)
+        if r < 0.95:
+            return f"{rng.choice(_ROLES)}@{rng.choice(_LOCAL_DOMAINS)}"
+        return f"{rng.choice(_FIRST)}@{rng.choice(_LOCAL_DOMAINS[1:])}"
+
+    def remote_rcpt(self) -> str:
+        rng = self.rng
+        domain = self.domains[min(int(rng.paretovariate(0.7)) - 1, len(self.domains) - 1)]
+        return f"{rng.choice(_FIRST)}.{rng.choice(_LAST)}@{domain}"
+
+    def qid(self) -> str:
+        return f"{self.rng.getrandbits(40):010X}"
+
+    def message_id(self, domain: str, t: float) -> str:
+        rng = self.rng
+        r = rng.random()
+        if r < 0.35:
+            return f"<CA+{rng.getrandbits(120):030x}@mail.{domain}>"
+        if r < 0.6:
+            stamp = (self.start + timedelta(seconds=t)).strftime("%Y%m%d%H%M%S")
+            return f"<{stamp}.{rng.getrandbits(40):010x}@{domain}>"
+        if r < 0.85:
+            u = f"{rng.getrandbits(128):032x}"
+            return f"<{u[:8]}-{u[8:12]}-{u[12:16]}-{u[16:20]}-{u[20:]}@{domain}>"
+        return f"<{rng.getrandbits(64):016x}.{rng.randint(1, 99999)}@{domain}>"
+
+    def size(self) -> int:
+        return min(int(self.rng.lognormvariate(9.6, 1.1)) + 600, 50_000_000)
+
+    # -- output ------------------------------------------------------------------------
+
+    def push(self, t: float, host: _Host, program: str, pid: int | None, msg: str) -> None:
+        self.order += 1
+        tag = program if pid is None else f"{program}[{pid}]"
+        heapq.heappush(self.out, (t, self.order, f"{host.name} {tag}: {msg}"))
+
+    def schedule(self, t: float, job: Callable[[float], None]) -> None:
+        self.order += 1
+        heapq.heappush(self.jobs, (t, self.order, job))
+
+    def stamp(self, t: float) -> str:
+        sec = int(t)
+        day, rem = divmod(sec, 86400)
+        if day != self._day:
+            self._day = day
+            d = self.start + timedelta(days=day)
+            self._day_text = f"{_MONTHS[d.month - 1]} {d.day:2d}"
+        hours, rem = divmod(rem, 3600)
+        minutes, seconds = divmod(rem, 60)
+        return f"{self._day_text} {hours:02d}:{minutes:02d}:{seconds:02d}"
+
+    def lines(self) -> Iterator[str]:
+        """The log, endlessly, one line (without newline) at a time."""
+        self.schedule(self.rng.uniform(0, 2), self.arrival)
+        self.schedule(self.rng.uniform(0, 600), self.anvil_statistics)
+        self.schedule(self.rng.uniform(0, 60), self.imap_activity)
+        self.schedule(6 * 3600 + 25 * 60 + self.rng.uniform(0, 60), self.daily_reload)
+        self.schedule(self.rng.uniform(3600, 43200), self.postscreen_cache_cleanup)
+        out = self.out
+        while True:
+            t, _, job = heapq.heappop(self.jobs)
+            while out and out[0][0] <= t:
+                line_t, _, text = heapq.heappop(out)
+                yield f"{self.stamp(line_t)} {text}"
+            job(t)
+
+    # -- jobs: arrivals and periodic lines ------------------------------------------
+
+    def arrival(self, t: float) -> None:
+        rng = self.rng
+        pick = rng.random() * self.mix_total
+        session = self.mix[-1][1]
+        for weight, candidate in self.mix:
+            pick -= weight
+            if pick < 0:
+                session = candidate
+                break
+        session(t)
+        hour = (t % 86400) / 3600
+        daily = 0.55 + 0.9 * (0.5 - 0.5 * _cos_hour(hour - 4))
+        self.schedule(t + rng.expovariate(self.RATE * daily), self.arrival)
+
+    def host(self) -> _Host:
+        if len(self.hosts) == 1:
+            return self.hosts[0]
+        return self.hosts[min(int(self.rng.expovariate(1.2)), len(self.hosts) - 1)]
+
+    def anvil_statistics(self, t: float) -> None:
+        rng = self.rng
+        for host in self.hosts:
+            bot = self.recent_bot
+            seen = self.stamp(t - rng.uniform(5, 590))
+            stats = [
+                f"max connection rate {rng.randint(2, 30)}/60s for (smtp:{bot.ip}) at {seen}",
+                f"max connection count {rng.randint(2, 12)} for (smtp:{bot.ip}) at {seen}",
+            ]
+            if rng.random() < 0.3:
+                stats.append(f"max message rate {rng.randint(2, 9)}/60s for (submission:{self._ip4()}) at {seen}")
+            stats.append(f"max cache size {rng.randint(3, 60)} at {self.stamp(t - rng.uniform(5, 590))}")
+            for i, text in enumerate(stats):
+                self.push(t + i * 0.001, host, "postfix/anvil", host.anvil, f"statistics: {text}")
+            if rng.random() < 0.2:
+                host.anvil = host.new_pid()
+        self.schedule(t + 600 + rng.uniform(0, 20), self.anvil_statistics)
+
+    def imap_activity(self, t: float) -> None:
+        """dovecot, a program loganalyzer does not model."""
+        rng = self.rng
+        host = self.host()
+        user = rng.choice(self.users)
+        session = f"{rng.getrandbits(72):018x}"
+        ip = self._ip4()
+        mpid = host.new_pid()
+        if rng.random() < 0.12:
+            who = rng.choice(_BRUTE_USERS)
+            self.push(
+                t,
+                host,
+                "dovecot",
+                None,
+                f"imap-login: Disconnected: Connection closed (auth failed, "
+                f"{rng.randint(1, 3)} attempts in {rng.randint(2, 12)} secs): user=<{who}>, method=PLAIN, "
+                f"rip={self.bot().ip}, lip={host.local_ip}, TLS, session=<{session}>",
+            )
+        else:
+            self.push(
+                t,
+                host,
+                "dovecot",
+                None,
+                f"imap-login: Login: user=<{user}>, method=PLAIN, rip={ip}, "
+                f"lip={host.local_ip}, mpid={mpid}, TLS, session=<{session}>",
+            )
+            self.push(
+                t + rng.uniform(2, 900),
+                host,
+                "dovecot",
+                None,
+                f"imap({user})<{mpid}><{session}>: Logged out "
+                f"in={rng.randint(80, 9000)} out={rng.randint(500, 900000)} deleted=0 expunged=0 trashed=0 "
+                f"hdr_count=0 hdr_bytes=0 body_count={rng.randint(0, 9)} body_bytes={rng.randint(0, 90000)}",
+            )
+        self.schedule(t + rng.expovariate(0.02), self.imap_activity)
+
+    def daily_reload(self, t: float) -> None:
+        for host in self.hosts:
+            self.push(t, host, "postfix/postfix-script", host.new_pid(), "refreshing the Postfix mail system")
+            self.push(
+                t + 0.01, host, "postfix/master", host.master, "reload -- version 3.7.11, configuration /etc/postfix"
+            )
+            host.qmgr = host.new_pid()
+            host.anvil = host.new_pid()
+            host.pools.clear()
+        self.schedule(t + 86400 + self.rng.uniform(-30, 30), self.daily_reload)
+
+    def postscreen_cache_cleanup(self, t: float) -> None:
+        rng = self.rng
+        for host in self.hosts:
+            self.push(
+                t,
+                host,
+                "postfix/postscreen",
+                host.postscreen,
+                f"cache btree:/var/lib/postfix/postscreen_cache full cleanup: retained={rng.randint(900, 9000)} "
+                f"dropped={rng.randint(10, 900)} entries",
+            )
+        self.schedule(t + 43200 + rng.uniform(-60, 60), self.postscreen_cache_cleanup)
+
+    # -- smtpd sessions ---------------------------------------------------------------
+
+    def connect(self, t: float, client: _Client, program: str = "postfix/smtpd", host: _Host | None = None) -> _Conn:
+        host = host or self.host()
+        conn = _Conn(self, host, program, client, t)
+        if client.name == "unknown" and ":" not in client.ip and self.rng.random() < 0.08:
+            dashed = client.ip.replace(".", "-")
+            fake = f"{self.rng.choice(('host', 'ip', 'dyn'))}-{dashed}.{self.rng.choice(_WORDS)}.example.net"
+            conn.log(f"warning: hostname {fake} does not resolve to address {client.ip}: Name or service not known")
+        conn.log(f"connect from {client.addr}")
+        return conn
+
+    def ehlo_tls(self, conn: _Conn, p_tls: float) -> bool:
+        rng = self.rng
+        conn.cmds.add("ehlo")
+        if rng.random() >= p_tls:
+            return False
+        trust = "Untrusted" if rng.random() < 0.05 else "Anonymous"
+        conn.log(
+            f"{trust} TLS connection established from {conn.client.addr}: {_weighted(rng, _TLS_IN)}",
+            rng.uniform(0.02, 0.4),
+        )
+        conn.cmds.add("starttls")
+        conn.cmds.add("ehlo")
+        return True
+
+    def whatsup(self, conn: _Conn, sender: str, rcpt: str) -> str:
+        return f"from=<{sender}> to=<{rcpt}> proto=ESMTP helo=<{conn.client.helo}>"
+
+    def reject(self, conn: _Conn, qid: str | None, code: str, text: str, sender: str, rcpt: str) -> None:
+        conn.log(
+            f"{qid or 'NOQUEUE'}: reject: RCPT from {conn.client.addr}: {code} {text}; "
+            f"{self.whatsup(conn, sender, rcpt)}",
+            self.rng.uniform(0.01, 0.4),
+        )
+        conn.cmds.add("rcpt", ok=False)
+
+    def finish_rejected(self, conn: _Conn) -> None:
+        """After a rejected transaction: DATA anyway, RSET, QUIT, or just hang up."""
+        rng = self.rng
+        r = rng.random()
+        if r < 0.35:
+            conn.cmds.add("data", ok=False)
+        if r < 0.15:
+            conn.cmds.add("rset")
+        if r < 0.8:
+            conn.cmds.add("quit")
+        elif r < 0.9:
+            conn.log(f"lost connection after RCPT from {conn.client.addr}", rng.uniform(0.01, 2))
+        conn.disconnect(rng.uniform(0.001, 0.3))
+
+    def inbound_session(
+        self,
+        t: float,
+        client: _Client | None = None,
+        *,
+        host: _Host | None = None,
+        retry: tuple[str, str, float] | None = None,
+    ) -> None:
+        """A legitimate delivery to our domains on port 25: one or a few messages.
+
+        ``retry`` is the (sender, recipient, delay) of a greylisted first attempt
+        that this session retries.
+        """
+        rng = self.rng
+        client = client or self.server()
+        conn = self.connect(t, client, "postfix/smtpd", host)
+        self.ehlo_tls(conn, 0.8 if client.kind != "org" else 0.6)
+        nmsg = 1 if rng.random() < 0.9 else rng.randint(2, 4)
+        for i in range(nmsg):
+            sender = retry[0] if retry and i == 0 else self.sender_of(client)
+            if i == 0 and rng.random() < 0.1:
+                self.push(
+                    conn.t + 0.05,
+                    conn.host,
+                    "policyd-spf",
+                    conn.host.new_pid(),
+                    f"prepend Received-SPF: Pass (mailfrom) identity=mailfrom; client-ip={client.ip}; "
+                    f"helo={client.helo}; envelope-from={sender}; receiver={self.rng.choice(_LOCAL_DOMAINS)} ",
+                )
+            nrcpt = 1 if rng.random() < 0.8 else rng.randint(2, 6)
+            rcpts = [self.local_rcpt() for _ in range(nrcpt)]
+            if retry and i == 0:
+                rcpts[0] = retry[1]
+            conn.cmds.add("mail")
+            conn.t += rng.uniform(0.02, 0.6)
+            qid = None
+            accepted: list[str] = []
+            for j, rcpt in enumerate(rcpts):
+                if retry and i == 0 and j == 0:
+                    self.push(
+                        conn.t,
+                        conn.host,
+                        "postgrey",
+                        conn.host.postgrey,
+                        f"action=pass, reason=triplet found, delay={int(retry[2])}, "
+                        f"client_name={client.name}, client_address={client.ip}/32, sender={sender}, "
+                        f"recipient={rcpt}",
+                    )
+                elif rng.random() < 0.15:
+                    self.push(
+                        conn.t,
+                        conn.host,
+                        "postgrey",
+                        conn.host.postgrey,
+                        f"action=pass, reason=client AWL, client_name={client.name}, "
+                        f"client_address={client.ip}/32, sender={sender}, recipient={rcpt}",
+                    )
+                if j > 0 and rng.random() < 0.05:
+                    self.reject(
+                        conn,
+                        qid,
+                        "550 5.1.1",
+                        f"<{rcpt}>: Recipient address rejected: User unknown in virtual mailbox table",
+                        sender,
+                        rcpt,
+                    )
+                    continue
+                accepted.append(rcpt)
+                conn.cmds.add("rcpt")
+                if qid is None:
+                    qid = self.qid()
+                    conn.log(f"{qid}: client={client.addr}", rng.uniform(0.005, 0.05))
+            if qid is None:
+                conn.cmds.add("data", ok=False)
+                continue
+            arrival = conn.t
+            msg = _Message(
+                conn.host,
+                qid,
+                sender,
+                accepted,
+                self.size(),
+                self.message_id(client.domain, t),
+                arrival,
+                inbound=True,
+                client_ip=client.ip,
+            )
+            conn.t += rng.uniform(0.05, 0.5) + msg.size / rng.uniform(2e5, 5e6)
+            if rng.random() < 0.003:
+                self.push(
+                    conn.t,
+                    conn.host,
+                    "postfix/cleanup",
+                    conn.host.pool("postfix/cleanup").take(conn.t),
+                    f"{qid}: reject: header Subject: =?UTF-8?B?WW91IGhhdmUgd29u?= from {client.addr}; "
+                    f"{self.whatsup(conn, sender, accepted[0])}: 5.7.1 message content rejected",
+                )
+                conn.cmds.add("data", ok=False)
+                continue
+            conn.cmds.add("data" if rng.random() < 0.7 else "bdat")
+            self.cleanup(msg, conn.t)
+            self.milters(msg, conn.t + 0.002, signed=False)
+            active = conn.t + rng.uniform(0.003, 0.05)
+            self.attempt(msg, active, msg.rcpts, 1)
+            conn.t = active
+        if rng.random() < 0.95:
+            conn.cmds.add("quit")
+        conn.disconnect(rng.uniform(0.001, 0.2))
+
+    def greylist_session(self, t: float) -> None:
+        """First attempt from an unknown triplet: postgrey says greylist, smtpd says 450."""
+        rng = self.rng
+        legit = rng.random() < 0.75
+        client = self.server() if legit else self.bot()
+        conn = self.connect(t, client)
+        self.ehlo_tls(conn, 0.7 if legit else 0.2)
+        sender = self.sender_of(client) if legit else self.spam_sender()
+        rcpt = self.local_rcpt()
+        conn.cmds.add("mail")
+        conn.t += rng.uniform(0.02, 0.5)
+        self.push(
+            conn.t,
+            conn.host,
+            "postgrey",
+            conn.host.postgrey,
+            f"action=greylist, reason=new, client_name={client.name}, client_address={client.ip}/32, "
+            f"sender={sender}, recipient={rcpt}",
+        )
+        domain = rcpt.split("@", 1)[1]
+        self.reject(
+            conn,
+            None,
+            "450 4.2.0",
+            f"<{rcpt}>: Recipient address rejected: Greylisted, see http://postgrey.schweikert.ch/help/{domain}.html",
+            sender,
+            rcpt,
+        )
+        self.finish_rejected(conn)
+        if legit and rng.random() < 0.9:
+            delay = rng.uniform(300, 1800) if rng.random() < 0.8 else rng.uniform(1800, 7200)
+            host = conn.host
+
+            def again(when: float) -> None:
+                self.inbound_session(when, client, host=host, retry=(sender, rcpt, when - t))
+
+            self.schedule(t + delay, again)
+
+    def dnsbl_session(self, t: float) -> None:
+        rng = self.rng
+        client = self.bot()
+        conn = self.connect(t, client)
+        self.ehlo_tls(conn, 0.15)
+        conn.cmds.add("mail")
+        for _ in range(1 if rng.random() < 0.85 else rng.randint(2, 4)):
+            rcpt = self.local_rcpt()
+            lst, why = (
+                ("zen.spamhaus.org", f"https://www.spamhaus.org/query/ip/{client.ip}")
+                if rng.random() < 0.8
+                else ("bl.spamcop.net", f"Blocked - see https://www.spamcop.net/bl.shtml?{client.ip}")
+            )
+            self.reject(
+                conn,
+                None,
+                "554 5.7.1",
+                f"Service unavailable; Client host [{client.ip}] blocked using {lst}; {why}",
+                self.spam_sender(),
+                rcpt,
+            )
+        self.finish_rejected(conn)
+
+    def relay_session(self, t: float) -> None:
+        client = self.bot()
+        conn = self.connect(t, client)
+        self.ehlo_tls(conn, 0.1)
+        conn.cmds.add("mail")
+        sender = self.spam_sender()
+        for _ in range(1 if self.rng.random() < 0.8 else self.rng.randint(2, 5)):
+            rcpt = self.remote_rcpt()
+            self.reject(conn, None, "554 5.7.1", f"<{rcpt}>: Relay access denied", sender, rcpt)
+        self.finish_rejected(conn)
+
+    def unknown_user_session(self, t: float) -> None:
+        """Backscatter and dictionary attacks: recipients that do not exist."""
+        rng = self.rng
+        client = self.bot() if rng.random() < 0.7 else self.server()
+        conn = self.connect(t, client)
+        self.ehlo_tls(conn, 0.3)
+        conn.cmds.add("mail")
+        sender = self.spam_sender() if client.kind == "bot" else self.sender_of(client)
+        n = 1 if rng.random() < 0.85 else rng.randint(2, 14)
+        for i in range(n):
+            if i >= 10:
+                conn.log(f"too many errors after RCPT from {client.addr}", rng.uniform(0.05, 1))
+                conn.disconnect()
+                return
+            domain = rng.choice(_LOCAL_DOMAINS)
+            rcpt = f"{rng.choice(_FIRST + _ROLES)}{rng.choice(('', '.', '_'))}{rng.choice(_LAST)}@{domain}"
+            table = "local recipient table" if domain == "lists.example.com" else "virtual mailbox table"
+            self.reject(
+                conn, None, "550 5.1.1", f"<{rcpt}>: Recipient address rejected: User unknown in {table}", sender, rcpt
+            )
+        self.finish_rejected(conn)
+
+    def policy_reject_session(self, t: float) -> None:
+        """Rejects of HELO, client hostname or sender domain."""
+        rng = self.rng
+        client = self.bot()
+        conn = self.connect(t, client)
+        self.ehlo_tls(conn, 0.1)
+        conn.cmds.add("mail")
+        sender = self.spam_sender()
+        rcpt = self.local_rcpt()
+        r = rng.random()
+        if r < 0.35 and "." not in client.helo:
+            code, text = "504 5.5.2", f"<{client.helo}>: Helo command rejected: need fully-qualified hostname"
+        elif r < 0.7 and client.name == "unknown":
+            code, text = "450 4.7.25", f"Client host rejected: cannot find your hostname, [{client.ip}]"
+        elif r < 0.85 and sender:
+            bad = sender.split("@", 1)[0] + f"@{rng.choice(_WORDS)}{rng.randint(10, 99)}.invalid"
+            code, text, sender = "450 4.1.8", f"<{bad}>: Sender address rejected: Domain not found", bad
+        else:
+            code, text = "554 5.7.1", f"<{sender}>: Sender address rejected: Access denied"
+        self.reject(conn, None, code, text, sender, rcpt)
+        self.finish_rejected(conn)
+
+    def probe_session(self, t: float) -> None:
+        """Scanners and bots that connect and leave."""
+        rng = self.rng
+        client = self.bot()
+        conn = self.connect(t, client)
+        r = rng.random()
+        if r < 0.45:
+            conn.log(f"lost connection after CONNECT from {client.addr}", rng.uniform(0.01, 1))
+        elif r < 0.7:
+            conn.cmds.add("ehlo")
+            conn.cmds.add("quit")
+        elif r < 0.85:
+            conn.cmds.add("ehlo")
+            conn.log(f"lost connection after EHLO from {client.addr}", rng.uniform(0.05, 3))
+        else:
+            conn.log(f"timeout after CONNECT from {client.addr}", 300 + rng.uniform(0, 0.5))
+        conn.disconnect(rng.uniform(0.0005, 0.01))
+
+    def brute_force_session(self, t: float) -> None:
+        """SASL password guessing, on submission (587/465) or on port 25."""
+        rng = self.rng
+        client = self.bot()
+        r = rng.random()
+        program = "postfix/submission/smtpd" if r < 0.5 else "postfix/smtps/smtpd" if r < 0.65 else "postfix/smtpd"
+        conn = self.connect(t, client, program)
+        if program == "postfix/smtps/smtpd":
+            conn.log(f"Anonymous TLS connection established from {client.addr}: {_TLS_IN[0][1]}", rng.uniform(0.05, 1))
+            conn.cmds.add("ehlo")
+        else:
+            self.ehlo_tls(conn, 1.0 if program == "postfix/submission/smtpd" else 0.4)
+        user = f"{rng.choice(_BRUTE_USERS + _ROLES)}@{rng.choice(_LOCAL_DOMAINS)}"
+        attempts = 1 if rng.random() < 0.8 else rng.randint(2, 3)
+        for _ in range(attempts):
+            method, reason = rng.choice(_SASL_FAILURES)
+            conn.log(
+                f"warning: {client.addr}: SASL {method} authentication failed: {reason.format(user=user)}",
+                rng.uniform(1, 4),
+            )
+            conn.cmds.add("auth", ok=False)
+        end = rng.random()
+        if end < 0.6:
+            conn.log(f"lost connection after AUTH from {client.addr}", rng.uniform(0.01, 0.5))
+        elif end < 0.9:
+            conn.cmds.add("quit")
+        else:
+            conn.cmds.add("rset")
+            conn.cmds.add("quit")
+        conn.disconnect(rng.uniform(0.0005, 0.01))
+
+    def tls_failure_session(self, t: float) -> None:
+        rng = self.rng
+        client = self.bot() if rng.random() < 0.7 else self.server()
+        program = "postfix/submission/smtpd" if rng.random() < 0.3 else "postfix/smtpd"
+        conn = self.connect(t, client, program)
+        conn.cmds.add("ehlo")
+        reason, error = rng.choice(_TLS_ERRORS)
+        conn.log(f"SSL_accept error from {client.addr}: {reason}", rng.uniform(0.05, 1))
+        conn.log(f"warning: TLS library problem: {error}")
+        conn.log(f"lost connection after STARTTLS from {client.addr}")
+        conn.cmds.add("starttls", ok=False)
+        conn.disconnect(rng.uniform(0.0005, 0.01))
+
+    def protocol_error_session(self, t: float) -> None:
+        rng = self.rng
+        client = self.bot()
+        conn = self.connect(t, client)
+        r = rng.random()
+        if r < 0.35:
+            conn.log(f"warning: non-SMTP command from {client.addr}: GET / HTTP/1.1", rng.uniform(0.05, 1))
+            conn.cmds.add("unknown", ok=False)
+        elif r < 0.65:
+            conn.cmds.add("ehlo")
+            conn.log(
+                f"improper command pipelining after EHLO from {client.addr}: MAIL FROM:<{self.spam_sender()}>"
+                f"\\r\\nRCPT TO:<{self.local_rcpt()}>\\r\\nDATA\\r\\n",
+                rng.uniform(0.05, 1),
+            )
+            conn.cmds.add("mail")
+            self.reject(
+                conn,
+                None,
+                "554 5.7.1",
+                f"Service unavailable; Client host [{client.ip}] blocked using "
+                f"zen.spamhaus.org; https://www.spamhaus.org/query/ip/{client.ip}",
+                self.spam_sender(),
+                self.local_rcpt(),
+            )
+            conn.cmds.add("data", ok=False)
+        elif r < 0.85:
+            conn.cmds.add("ehlo")
+            conn.cmds.add("mail")
+            conn.cmds.add("rcpt")
+            conn.cmds.add("data")
+            conn.log(f"timeout after DATA ({rng.randint(1, 64) * 1024} bytes) from {client.addr}", 300)
+        else:
+            conn.log(
+                f"warning: Connection rate limit exceeded: {rng.randint(31, 90)} from {client.addr} for service smtp",
+                0.001,
+            )
+        conn.disconnect(rng.uniform(0.0005, 0.01))
+
+    def submission_session(self, t: float) -> None:
+        """An authenticated user of ours sends mail (port 587)."""
+        rng = self.rng
+        user = rng.choice(self.users)
+        home = Random(user).random()  # the same user keeps a similar kind of client
+        ip = self._ip6() if home < 0.15 else self._ip4()
+        name = "unknown" if rng.random() < 0.4 or ":" in ip else f"dsl-{ip.replace('.', '-')}.dyn.isp.example.net"
+        client = _Client(name, ip, "[" + ip + "]" if rng.random() < 0.6 else "laptop.home", "example.com", "user")
+        conn = self.connect(t, client, "postfix/submission/smtpd")
+        self.ehlo_tls(conn, 1.0)
+        conn.cmds.add("auth")
+        conn.t += rng.uniform(0.05, 0.4)
+        conn.cmds.add("mail")
+        n = 1 if rng.random() < 0.7 else rng.randint(2, 8)
+        rcpts = [self.remote_rcpt() if rng.random() < 0.8 else self.local_rcpt() for _ in range(n)]
+        conn.cmds.add("rcpt", n=n)
+        qid = self.qid()
+        conn.log(
+            f"{qid}: client={client.addr}, sasl_method={rng.choice(('PLAIN', 'PLAIN', 'LOGIN'))}, sasl_username={user}",
+            rng.uniform(0.02, 0.2),
+        )
+        msg = _Message(conn.host, qid, user, rcpts, self.size(), self.message_id("example.com", t), conn.t)
+        conn.t += rng.uniform(0.05, 0.5) + msg.size / rng.uniform(1e5, 2e6)
+        conn.cmds.add("data")
+        self.cleanup(msg, conn.t)
+        self.milters(msg, conn.t + 0.002, signed=True)
+        active = conn.t + rng.uniform(0.003, 0.05)
+        self.attempt(msg, active, msg.rcpts, 1)
+        conn.cmds.add("quit")
+        conn.disconnect(rng.uniform(0.001, 0.1) + active - conn.t)
+
+    def postscreen_session(self, t: float) -> None:
+        rng = self.rng
+        host = self.host()
+        client = self.bot() if rng.random() < 0.85 else self.server()
+        port = rng.randint(1024, 65535)
+        peer = f"[{client.ip}]:{port}"
+
+        def log(msg: str, dt: float = 0.0) -> float:
+            nonlocal t
+            t += dt
+            self.push(t, host, "postfix/postscreen", host.postscreen, msg)
+            return t
+
+        log(f"CONNECT from {peer} to [{host.local_ip}]:25")
+        r = rng.random()
+        if client.kind != "bot" or r < 0.2:
+            log(f"PASS NEW {peer}", rng.uniform(6, 7))
+            if client.kind != "bot":
+                self.inbound_session(t + 0.001, client, host=host)
+                return
+            log(f"DISCONNECT {peer}", rng.uniform(0.1, 2))
+            return
+        if r < 0.5:
+            log(
+                f"PREGREET {rng.choice((11, 14, 19, 22))} after {rng.uniform(0, 1.5):.2f} from {peer}: "
+                f"EHLO {client.helo}\\r\\n",
+                rng.uniform(0, 1.5),
+            )
+        elif r < 0.8:
+            dnsblog = host.pool("postfix/dnsblog").take(t)
+            self.push(
+                t + 0.05,
+                host,
+                "postfix/dnsblog",
+                dnsblog,
+                f"addr {client.ip} listed by domain zen.spamhaus.org as 127.0.0.{rng.choice((2, 3, 4, 4, 9))}",
+            )
+            host.pool("postfix/dnsblog").release(dnsblog, t + 0.05)
+            log(f"DNSBL rank {rng.randint(3, 8)} for {peer}", rng.uniform(0.1, 6))
+            log(
+                f"NOQUEUE: reject: RCPT from {peer}: 550 5.7.1 Service unavailable; client [{client.ip}] blocked "
+                f"using zen.spamhaus.org; from=<{self.spam_sender()}>, to=<{self.local_rcpt()}>, proto=ESMTP, "
+                f"helo=<{client.helo}>",
+                rng.uniform(0.2, 3),
+            )
+        else:
+            log(
+                f"HANGUP after {rng.uniform(0.5, 6):.1f} from {peer} in tests before SMTP handshake",
+                rng.uniform(0.5, 6),
+            )
+        log(f"DISCONNECT {peer}", rng.uniform(0, 0.5))
+
+    def pickup_session(self, t: float) -> None:
+        """Local mail (cron, monitoring) submitted with sendmail(1)."""
+        rng = self.rng
+        host = self.host()
+        qid = self.qid()
+        uid, who = rng.choice(((0, "root"), (33, "www-data"), (1000, "backup"), (0, "root")))
+        pid = host.pool("postfix/pickup").take(t)
+        self.push(t, host, "postfix/pickup", pid, f"{qid}: uid={uid} from=<{who}>")
+        host.pool("postfix/pickup").release(pid, t)
+        rcpt = f"root@{host.fqdn}" if rng.random() < 0.7 else self.remote_rcpt()
+        stamp = (self.start + timedelta(seconds=t)).strftime("%Y%m%d%H%M%S")
+        msg = _Message(
+            host, qid, f"{who}@{host.fqdn}", [rcpt], rng.randint(600, 20000), f"<{stamp}.{qid}@{host.fqdn}>", t
+        )
+        self.cleanup(msg, t + 0.005)
+        self.attempt(msg, t + rng.uniform(0.01, 0.05), msg.rcpts, 1)
+
+    # -- queue: cleanup, qmgr, deliveries, bounces -----------------------------------
+
+    def cleanup(self, msg: _Message, t: float) -> None:
+        pool = msg.host.pool("postfix/cleanup")
+        pid = pool.take(t)
+        self.push(t, msg.host, "postfix/cleanup", pid, f"{msg.qid}: message-id={msg.mid}")
+        pool.release(pid, t + 0.01)
+
+    def milters(self, msg: _Message, t: float, *, signed: bool) -> None:
+        rng = self.rng
+        host = msg.host
+        if signed:
+            self.push(
+                t, host, "opendkim", host.opendkim, f"{msg.qid}: DKIM-Signature field added (s=mail, d=example.com)"
+            )
+            return
+        r = rng.random()
+        if r < 0.6:
+            result = "DKIM verification successful"
+        elif r < 0.63:
+            result = "bad signature data"
+        elif r < 0.65:
+            domain = msg.sender.rsplit("@", 1)[-1] or "example.net"
+            result = f"key retrieval failed (s=selector1, d={domain}): 'selector1._domainkey.{domain}' query timed out"
+        else:
+            result = ""
+        if result:
+            self.push(t, host, "opendkim", host.opendkim, f"{msg.qid}: {result}")
+        if rng.random() < 0.95 and "@" in msg.sender:
+            domain = msg.sender.rsplit("@", 1)[1]
+            verdict = "pass" if r < 0.6 else rng.choice(("none", "none", "fail"))
+            self.push(t + 0.001, host, "opendmarc", host.opendmarc, f"{msg.qid}: {domain} {verdict}")
+
+    def attempt(self, msg: _Message, t: float, rcpts: list[str], attempt: int) -> None:
+        """qmgr activates ``msg``; deliver ``rcpts``; retry, bounce and remove as needed."""
+        rng = self.rng
+        host = msg.host
+        self.push(
+            t,
+            host,
+            "postfix/qmgr",
+            host.qmgr,
+            f"{msg.qid}: from=<{msg.sender}>, size={msg.size}, nrcpt={len(msg.rcpts)} (queue active)",
+        )
+        if msg.inbound and not msg.filtered and rng.random() < 0.2:
+            self.amavis(msg, t)
+            return
+        done = t
+        deferred: list[str] = []
+        bounced: list[str] = []
+        by_domain: dict[str, list[str]] = {}
+        for rcpt in rcpts:
+            by_domain.setdefault(rcpt.rsplit("@", 1)[1], []).append(rcpt)
+        for domain, group in by_domain.items():
+            if domain in _LOCAL_TRANSPORT or domain == host.fqdn:
+                outcomes = [self.deliver_local(msg, r, t, domain) for r in group]
+            else:
+                outcomes = self.deliver_remote(msg, group, t, domain, attempt)
+            for rcpt, (status, when) in zip(group, outcomes, strict=True):
+                done = max(done, when)
+                if status == "deferred":
+                    deferred.append(rcpt)
+                elif status == "bounced":
+                    bounced.append(rcpt)
+        if bounced:
+            self.notify(msg, done + rng.uniform(0.001, 0.02))
+            done += 0.03
+        if deferred:
+            if done - msg.arrival > 5 * 86400:
+                self.push(
+                    done + 0.01,
+                    host,
+                    "postfix/qmgr",
+                    host.qmgr,
+                    f"{msg.qid}: from=<{msg.sender}>, status=expired, returned to sender",
+                )
+                self.notify(msg, done + 0.02)
+            else:
+                backoff = min(300 * 2 ** (attempt - 1), 4000) * rng.uniform(0.9, 1.3)
+
+                def retry(when: float) -> None:
+                    self.attempt(msg, when, deferred, attempt + 1)
+
+                self.schedule(done + backoff, retry)
+                return
+        self.push(done + rng.uniform(0.001, 0.02), host, "postfix/qmgr", host.qmgr, f"{msg.qid}: removed")
+
+    def delays(self, msg: _Message, t: float, connect: float, transmit: float) -> tuple[str, float]:
+        before = t - msg.arrival
+        in_queue = self.rng.uniform(0, 0.02)
+        total = before + in_queue + connect + transmit
+        text = (
+            f"delay={_fmt_delay(total)}, delays={_fmt_delay(before)}/{_fmt_delay(in_queue)}/"
+            f"{_fmt_delay(connect)}/{_fmt_delay(transmit)}"
+        )
+        return text, msg.arrival + total
+
+    def deliver_local(self, msg: _Message, rcpt: str, t: float, domain: str) -> tuple[str, float]:
+        rng = self.rng
+        host = msg.host
+        transport = _LOCAL_TRANSPORT.get(domain, "local")
+        program = f"postfix/{transport}"
+        pool = host.pool(program)
+        pid = pool.take(t)
+        delay, when = self.delays(msg, t, rng.uniform(0, 0.01), rng.uniform(0.005, 0.3))
+        r = rng.random()
+        orig = ""
+        if transport == "lmtp":
+            relay = f"{host.fqdn}[private/dovecot-lmtp]"
+            if r < 0.985:
+                status, dsn = "sent", "2.0.0"
+                reason = f"250 2.0.0 <{rcpt}> {_token(rng, 22)} Saved"
+            elif r < 0.995:
+                status, dsn = "deferred", "4.2.2"
+                reason = (
+                    f"host {relay} said: 452 4.2.2 <{rcpt}> Quota exceeded (mailbox for user is full) "
+                    "(in reply to end of DATA command)"
+                )
+            else:
+                status, dsn = "bounced", "5.2.2"
+                reason = f"host {relay} said: 552 5.2.2 <{rcpt}> Mailbox is full (in reply to end of DATA command)"
+        elif transport == "virtual":
+            relay, status, dsn, reason = "virtual", "sent", "2.0.0", "delivered to maildir"
+        else:
+            relay, status, dsn = "local", "sent", "2.0.0"
+            reason = "delivered to mailbox" if rng.random() < 0.7 else "delivered to command: /usr/bin/procmail"
+            if domain == host.fqdn or rcpt.startswith(("postmaster@", "root@")):
+                orig = f" orig_to=<{rcpt.split('@', 1)[0] if domain == host.fqdn else rcpt}>,"
+                rcpt = f"admin@{host.fqdn}"
+        self.push(
+            when,
+            host,
+            program,
+            pid,
+            f"{msg.qid}: to=<{rcpt}>,{orig} relay={relay}, {delay}, dsn={dsn}, status={status} ({reason})",
+        )
+        if transport == "lmtp" and status == "sent" and rng.random() < 0.1:
+            session = f"{rng.getrandbits(96):024x}"
+            self.push(
+                when - 0.001,
+                host,
+                "dovecot",
+                None,
+                f"lmtp({rcpt})<{host.new_pid()}><{session}>: msgid={msg.mid}: saved mail to INBOX",
+            )
+        pool.release(pid, when)
+        return status, when
+
+    def deliver_remote(
+        self, msg: _Message, rcpts: list[str], t: float, domain: str, attempt: int
+    ) -> list[tuple[str, float]]:
+        """One smtp(8) connection to ``domain``'s MX for all of ``rcpts``."""
+        rng = self.rng
+        host = msg.host
+        pool = host.pool("postfix/smtp")
+        pid = pool.take(t)
+        index = self.domain_index.get(domain, 0)
+        mx = f"mx{index % 3 + 1}.{domain}"
+        mx_ip = f"10.{200 + index % 50}.{index // 50 % 256}.{25 + index % 5}"
+        relay = f"{mx}[{mx_ip}]:25"
+        out: list[tuple[str, float]] = []
+        r = rng.random()
+        if domain in self.dead_domains or (attempt == 1 and r < 0.03):
+            connect = rng.uniform(30, 31) if rng.random() < 0.8 else rng.uniform(0.05, 0.4)
+            why = "Connection timed out" if connect > 1 else "Connection refused"
+            if attempt > 2 and rng.random() < 0.5:
+                reason = f"delivery temporarily suspended: connect to {relay}: {why}"
+            else:
+                self.push(t + connect, host, "postfix/smtp", pid, f"connect to {relay}: {why}")
+                reason = f"connect to {relay}: {why}"
+            for rcpt in rcpts:
+                delay, when = self.delays(msg, t, connect, 0)
+                self.push(
+                    when,
+                    host,
+                    "postfix/smtp",
+                    pid,
+                    f"{msg.qid}: to=<{rcpt}>, relay=none, {delay}, dsn=4.4.1, status=deferred ({reason})",
+                )
+                out.append(("deferred", when))
+            pool.release(pid, t + connect)
+            return out
+        connect = rng.uniform(0.05, 1.5)
+        if rng.random() < 0.8:
+            trust = rng.choice(("Trusted", "Verified", "Untrusted"))
+            self.push(
+                t + connect * 0.9,
+                host,
+                "postfix/smtp",
+                pid,
+                f"{trust} TLS connection established to {relay}: {rng.choice(_TLS_OUT)}",
+            )
+        last = t
+        for rcpt in rcpts:
+            transmit = rng.uniform(0.05, 1.0) + msg.size / rng.uniform(5e5, 1e7)
+            delay, when = self.delays(msg, t, connect, transmit)
+            r = rng.random()
+            if r < 0.965 or (attempt > 1 and r < 0.99):
+                status, dsn = "sent", "2.0.0"
+                reason = rng.choice(_ESP_REPLIES).format(
+                    epoch=1740787200 + int(t),
+                    hex8=f"{rng.getrandbits(32):08x}",
+                    hex4=f"{rng.getrandbits(16):04x}",
+                    n=rng.randint(1, 99999),
+                    n4=rng.randint(1000, 9999),
+                    QID=f"{rng.getrandbits(36):09X}",
+                    mid=msg.mid,
+                )
+            elif r < 0.985:
+                status, dsn = "deferred", "4.2.0"
+                reason = (
+                    f"host {mx}[{mx_ip}] said: 450 4.2.0 <{rcpt}>: Recipient address rejected: Greylisted, "
+                    f"see http://postgrey.schweikert.ch/help/{domain}.html (in reply to RCPT TO command)"
+                )
+            else:
+                status, dsn = "bounced", "5.1.1"
+                reason = (
+                    f"host {mx}[{mx_ip}] said: 550 5.1.1 <{rcpt}>: Recipient address rejected: User unknown "
+                    "(in reply to RCPT TO command)"
+                )
+            self.push(
+                when,
+                host,
+                "postfix/smtp",
+                pid,
+                f"{msg.qid}: to=<{rcpt}>, relay={relay}, {delay}, dsn={dsn}, status={status} ({reason})",
+            )
+            out.append((status, when))
+            last = max(last, when)
+        pool.release(pid, last)
+        return out
+
+    def amavis(self, msg: _Message, t: float) -> None:
+        """Content filter: smtp to amavis on :10024, re-injection on :10025 as a new queue id."""
+        rng = self.rng
+        host = msg.host
+        scan = rng.uniform(0.3, 4.0)
+        qid2 = self.qid()
+        local = _Client("localhost", "127.0.0.1", host.fqdn, "example.com", "org")
+        conn = _Conn(self, host, "postfix/smtpd", local, t + scan * 0.8, service="127.0.0.1:10025")
+        conn.log(f"connect from {local.addr}")
+        conn.log(f"{qid2}: client={local.addr}", 0.001)
+        clean = rng.random() < 0.9
+        verdict = "Passed CLEAN {RelayedInbound}" if clean else "Passed SPAMMY {RelayedTaggedInbound}"
+        hits = rng.uniform(-3, 2.5) if clean else rng.uniform(5, 12)
+        msg2 = _Message(
+            host,
+            qid2,
+            msg.sender,
+            list(msg.rcpts),
+            msg.size + rng.randint(300, 900),
+            msg.mid,
+            msg.arrival,
+            inbound=True,
+            client_ip=msg.client_ip,
+            filtered=True,
+        )
+        self.cleanup(msg2, conn.t + 0.002)
+        conn.cmds.add("ehlo")
+        conn.cmds.add("mail")
+        conn.cmds.add("rcpt", n=len(msg.rcpts))
+        conn.cmds.add("data")
+        conn.cmds.add("quit")
+        active = conn.t + 0.004
+        self.attempt(msg2, active, msg2.rcpts, 1)
+        conn.disconnect(0.006)
+        amavis_pid = host.amavis[rng.randrange(len(host.amavis))]
+        rcpt_list = ",".join(f"<{r}>" for r in msg.rcpts)
+        done = t + scan
+        self.push(
+            done - 0.001,
+            host,
+            "amavis",
+            amavis_pid,
+            f"({amavis_pid:05d}-{rng.randint(1, 99):02d}) {verdict}, "
+            f"[{msg.client_ip}]:{rng.randint(1024, 65535)} "
+            f"[{msg.client_ip}] <{msg.sender}> -> {rcpt_list}, Queue-ID: {msg.qid}, Message-ID: {msg.mid}, "
+            f"mail_id: {rng.getrandbits(72):018x}, Hits: {hits:.3f}, size: {msg.size}, queued_as: {qid2}, "
+            f"{int(scan * 1000)} ms",
+        )
+        pool = host.pool("postfix/smtp")
+        pid = pool.take(t)
+        for rcpt in msg.rcpts:
+            delay, when = self.delays(msg, t, 0.001, scan)
+            done = max(done, when)
+            self.push(
+                when,
+                host,
+                "postfix/smtp",
+                pid,
+                f"{msg.qid}: to=<{rcpt}>, relay=127.0.0.1[127.0.0.1]:10024, {delay}, dsn=2.0.0, status=sent "
+                f"(250 2.0.0 from MTA(smtp:[127.0.0.1]:10025): 250 2.0.0 Ok: queued as {qid2})",
+            )
+        pool.release(pid, done)
+        self.push(done + 0.001, host, "postfix/qmgr", host.qmgr, f"{msg.qid}: removed")
+
+    def notify(self, msg: _Message, t: float) -> None:
+        """A non-delivery notification to the sender, as a new queue file."""
+        if not msg.sender:
+            return
+        rng = self.rng
+        host = msg.host
+        qid2 = self.qid()
+        stamp = (self.start + timedelta(seconds=t)).strftime("%Y%m%d%H%M%S")
+        bounce = _Message(
+            host, qid2, "", [msg.sender], msg.size // 4 + rng.randint(2000, 5000), f"<{stamp}.{qid2}@{host.fqdn}>", t
+        )
+        self.cleanup(bounce, t)
+        pool = host.pool("postfix/bounce")
+        pid = pool.take(t)
+        self.push(t + 0.001, host, "postfix/bounce", pid, f"{msg.qid}: sender non-delivery notification: {qid2}")
+        pool.release(pid, t + 0.001)
+        self.attempt(bounce, t + rng.uniform(0.002, 0.01), bounce.rcpts, 1)
+
+
+def _cos_hour(hours: float) -> float:
+    return math.cos(2 * math.pi * hours / 24)
+
+
+_TOKEN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+
+
+def _token(rng: Random, n: int) -> str:
+    return "".join(rng.choices(_TOKEN, k=n))
+
+
+def _cumulate(weights: Sequence[float]) -> Iterator[float]:
+    total = 0.0
+    for w in weights:
+        total += w
+        yield total
+
+
+# --- generator: public API ----------------------------------------------------------
+
+
+def iter_postfix_lines(seed: int = 1, *, hosts: int = 1, start: datetime | None = None) -> Iterator[str]:
+    """An endless, deterministic stream of Postfix syslog lines (without newlines).
+
+    Same ``seed`` (and ``hosts``, ``start``), same lines. Timestamps never go
+    back; ``start`` (default 1 March, midnight) gives the month and day of the
+    first second (BSD syslog has no year).
+    """
+    return _Simulator(seed, hosts, start).lines()
+
+
+@dataclass(frozen=True)
+class GeneratedLog:
+    """A generated (or reused) log file."""
+
+    path: Path
+    lines: int
+    bytes: int
+    seconds: float = 0.0  # time spent generating; 0 when reused
+
+    @property
+    def avg_line_bytes(self) -> float:
+        return self.bytes / self.lines if self.lines else 0.0
+
+
+def generate_postfix(
+    path: str | Path,
+    lines: int | None = DEFAULT_LINES,
+    seed: int = 1,
+    *,
+    size_bytes: int | None = None,
+    hosts: int = 1,
+) -> GeneratedLog:
+    """Write ``lines`` lines (or lines up to ``size_bytes``) of synthetic Postfix log to ``path``."""
+    if lines is None and size_bytes is None:
+        raise ValueError("give lines or size_bytes")
+    began = time.perf_counter()
+    path = Path(path)
+    count = written = 0
+    stream = iter_postfix_lines(seed, hosts=hosts)
+    if lines is not None:
+        stream = islice(stream, lines)
+    with path.open("w", encoding="ascii", newline="\n") as fh:
+        chunk: list[str] = []
+        for line in stream:
+            chunk.append(line)
+            written += len(line) + 1
+            count += 1
+            if len(chunk) >= 8192:
+                fh.write("\n".join(chunk) + "\n")
+                chunk.clear()
+            if size_bytes is not None and written >= size_bytes:
+                break
+        if chunk:
+            fh.write("\n".join(chunk) + "\n")
+    return GeneratedLog(path, count, written, time.perf_counter() - began)
+
+
+def count_lines(path: str | Path) -> int:
+    """Newlines in ``path``."""
+    n = 0
+    with open(path, "rb") as fh:
+        while block := fh.read(16 << 20):
+            n += block.count(b"\n")
+    return n
+
+
+def ensure_log(
+    workdir: str | Path,
+    *,
+    lines: int | None = DEFAULT_LINES,
+    size_mb: float | None = None,
+    seed: int = 1,
+    hosts: int = 1,
+) -> GeneratedLog:
+    """The benchmark log in ``workdir``: generated once, reused while its name matches the parameters."""
+    directory = Path(workdir)
+    directory.mkdir(parents=True, exist_ok=True)
+    size = f"{size_mb:g}MB" if size_mb is not None else f"{lines}lines"
+    name = f"postfix-v{GENERATOR_VERSION}-seed{seed}-{size}" + (f"-{hosts}hosts" if hosts != 1 else "") + ".log"
+    path = directory / name
+    if path.is_file():
+        return GeneratedLog(path, count_lines(path), path.stat().st_size)
+    partial = path.with_suffix(".part")
+    size_bytes = int(size_mb * 1_000_000) if size_mb is not None else None
+    made = generate_postfix(partial, None if size_bytes else lines, seed, size_bytes=size_bytes, hosts=hosts)
+    os.replace(partial, path)
+    return GeneratedLog(path, made.lines, made.bytes, made.seconds)
+
+
+# --- measurement ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One run of one command: wall seconds, the child's peak RSS, its output."""
+
+    wall_s: float
+    peak_rss_kb: int
+    stdout: str = ""
+
+
+def measure(argv: Sequence[str], *, capture: bool = False) -> Measurement:
+    """Run ``argv`` in a fresh process; its wall time and its own peak RSS (``wait4``).
+
+    Standard output is kept with ``capture``, else discarded; a non-zero exit
+    raises ``RuntimeError`` with the end of standard error.
+    """
+    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
+        stdout: IO[bytes] | int = out if capture else subprocess.DEVNULL
+        began = time.perf_counter()
+        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=stdout, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.perf_counter() - began
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            err.seek(0)
+            tail = err.read().decode(errors="replace")[-2000:]
+            raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{tail}")
+        text = ""
+        if capture:
+            out.seek(0)
+            text = out.read().decode(errors="replace")
+    # Linux reports ru_maxrss in KiB (macOS in bytes).
+    rss = usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss
+    return Measurement(wall, rss, text)
+
+
+@dataclass
+class ToolResult:
+    """Every run of one tool."""
+
+    name: str
+    argv: list[str]
+    runs: list[Measurement] = field(default_factory=list)
+
+    @property
+    def median_wall_s(self) -> float:
+        return statistics.median(m.wall_s for m in self.runs)
+
+    @property
+    def median_rss_mb(self) -> float:
+        return statistics.median(m.peak_rss_kb for m in self.runs) / 1024
+
+    def to_dict(self, lines: int, baseline: ToolResult | None) -> dict[str, Any]:
+        wall = self.median_wall_s
+        return {
+            "tool": self.name,
+            "command": self.argv,
+            "runs": len(self.runs),
+            "wall_s": [round(m.wall_s, 3) for m in self.runs],
+            "peak_rss_mb": [round(m.peak_rss_kb / 1024, 1) for m in self.runs],
+            "median_wall_s": round(wall, 3),
+            "lines_per_s": round(lines / wall) if wall else None,
+            "median_peak_rss_mb": round(self.median_rss_mb, 1),
+            "wall_ratio_vs_pflogsumm": round(wall / baseline.median_wall_s, 3)
+            if baseline and baseline is not self
+            else None,
+        }
+
+
+def loganalyzer_argv() -> list[str]:
+    """The ``loganalyzer`` command of this interpreter's environment."""
+    script = Path(sys.executable).parent / "loganalyzer"
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-c", "import sys; from loganalyzer.cli import main; sys.argv[0] = 'loganalyzer'; main()"]
+
+
+def find_pflogsumm() -> str | None:
+    """The pflogsumm script (usually /usr/sbin, which is not always on PATH)."""
+    found = shutil.which("pflogsumm")
+    if found:
+        return found
+    for candidate in ("/usr/sbin/pflogsumm", "/usr/local/sbin/pflogsumm", "/usr/bin/pflogsumm"):
+        if os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
+def _version(argv: Sequence[str]) -> str | None:
+    try:
+        done = subprocess.run([*argv, "--version"], capture_output=True, text=True, timeout=30, check=False)
+    except OSError:
+        return None
+    text = (done.stdout or done.stderr).strip().splitlines()
+    return text[0] if text else None
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU model, cores, Python, polars and loganalyzer versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+    def dist(name: str) -> str | None:
+        try:
+            return metadata.version(name)
+        except metadata.PackageNotFoundError:
+            return None
+
+    return {
+        "cpu": cpu,
+        "nproc": cores,
+        "python": platform.python_version(),
+        "polars": dist("polars"),
+        "loganalyzer": dist("loganalyzer"),
+        "platform": platform.platform(),
+    }
+
+
+def _stat(text: str, label: str) -> int | None:
+    found = re.search(rf"^{label}\s+([\d,]+)", text, re.MULTILINE)
+    return int(found.group(1).replace(",", "")) if found else None
+
+
+def _unparsed(text: str) -> int | None:
+    """Unparsed lines in a ``--stats`` summary (unknown shapes + lines that are not log lines)."""
+    shapes = _stat(text, "unparsed")
+    other = re.search(r"; ([\d,]+) not log lines", text)
+    if shapes is None:
+        return None
+    return shapes + (int(other.group(1).replace(",", "")) if other else 0)
+
+
+def _warm(path: Path) -> None:
+    with path.open("rb") as fh:
+        while fh.read(16 << 20):
+            pass
+
+
+def run_benchmark(
+    log: GeneratedLog,
+    *,
+    modes: Sequence[str] = ("parse", "scan"),
+    runs: int = 3,
+    jobs: int | None = None,
+    pflogsumm: str | None = None,
+    progress: Callable[[str], None] = lambda _: None,
+) -> tuple[list[ToolResult], dict[str, int | None]]:
+    """Time each loganalyzer mode and pflogsumm, alternately, ``runs`` times.
+
+    Returns the results (pflogsumm last, when given) and what loganalyzer
+    counted (``lines``, ``unparsed``) in its first run.
+    """
+    base = loganalyzer_argv()
+    extra = ["--jobs", str(jobs)] if jobs else []
+    tools = []
+    for mode in modes:
+        argv = (
+            [*base, "parse", "--stats", *extra, str(log.path)]
+            if mode == "parse"
+            else [*base, "scan", *extra, str(log.path)]
+        )
+        tools.append(ToolResult(f"loganalyzer {mode}", argv))
+    if pflogsumm:
+        tools.append(ToolResult("pflogsumm", [pflogsumm, str(log.path)]))
+    counted: dict[str, int | None] = {"lines": None, "unparsed": None}
+    _warm(log.path)
+    for i in range(runs):
+        for tool in tools:
+            first = not tool.runs
+            m = measure(tool.argv, capture=tool.name.startswith("loganalyzer"))
+            tool.runs.append(m)
+            if first and counted["unparsed"] is None and m.stdout:
+                counted = {"lines": _stat(m.stdout, "lines read"), "unparsed": _unparsed(m.stdout)}
+            progress(f"run {i + 1}/{runs}: {tool.name:<18} {m.wall_s:8.2f} s  {m.peak_rss_kb / 1024:8.1f} MB")
+    return tools, counted
+
+
+def render_table(results: Sequence[ToolResult], lines: int) -> str:
+    """The results as a tabulate table."""
+    from tabulate import tabulate
+
+    baseline = next((r for r in results if r.name == "pflogsumm"), None)
+    rows = []
+    for r in results:
+        d = r.to_dict(lines, baseline)
+        ratio = d["wall_ratio_vs_pflogsumm"]
+        rows.append(
+            (
+                r.name,
+                f"{d['median_wall_s']:.2f}",
+                f"{d['lines_per_s']:,}" if d["lines_per_s"] else "-",
+                f"{d['median_peak_rss_mb']:.0f}",
+                f"{ratio:.2f}" if ratio is not None else "-",
+                f"{min(m.wall_s for m in r.runs):.2f}..{max(m.wall_s for m in r.runs):.2f}",
+            )
+        )
+    headers = ("tool", "median wall s", "lines/s", "peak RSS MB", "wall / pflogsumm", "wall min..max")
+    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
+
+
+# --- command line ----------------------------------------------------------------------
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m loganalyzer.bench",
+        description="Time loganalyzer (parse, scan) against pflogsumm on a generated Postfix log.",
+    )
+    size = p.add_mutually_exclusive_group()
+    size.add_argument("--lines", type=int, default=None, help=f"lines to generate (default {DEFAULT_LINES:,})")
+    size.add_argument("--size-mb", type=float, default=None, help="generate this many MB instead of --lines")
+    p.add_argument(
+        "--workdir", default=DEFAULT_WORKDIR, help="where the log is written and reused (default %(default)s)"
+    )
+    p.add_argument("--seed", type=int, default=1, help="generator seed (default %(default)s)")
+    p.add_argument("--hosts", type=int, default=1, help="mail servers logging into the file (default %(default)s)")
+    p.add_argument("--runs", type=int, default=3, help="runs of each tool (default %(default)s)")
+    p.add_argument(
+        "--mode",
+        choices=("parse", "scan", "both"),
+        default="both",
+        help="loganalyzer command(s) to time (default %(default)s)",
+    )
+    p.add_argument("--jobs", type=int, default=None, help="passed to loganalyzer as --jobs")
+    p.add_argument(
+        "--keep",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="keep the generated log in --workdir for the next run (default: keep)",
+    )
+    p.add_argument("--no-pflogsumm", action="store_true", help="do not run pflogsumm")
+    p.add_argument("--generate-only", action="store_true", help="write the log, print its figures, time nothing")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.runs < 1:
+        raise SystemExit("--runs must be at least 1")
+
+    def progress(text: str) -> None:
+        print(text, file=sys.stderr, flush=True)
+
+    lines = args.lines if args.lines is not None or args.size_mb is not None else DEFAULT_LINES
+    progress(f"log: preparing in {args.workdir} ...")
+    log = ensure_log(args.workdir, lines=lines, size_mb=args.size_mb, seed=args.seed, hosts=args.hosts)
+    verb = f"generated in {log.seconds:.1f} s" if log.seconds else "reused"
+    progress(
+        f"log: {log.path} ({log.lines:,} lines, {log.bytes / 1e6:.1f} MB, {log.avg_line_bytes:.1f} bytes/line, {verb})"
+    )
+    file_info = {
+        "path": str(log.path),
+        "lines": log.lines,
+        "bytes": log.bytes,
+        "avg_line_bytes": round(log.avg_line_bytes, 1),
+        "seed": args.seed,
+        "hosts": args.hosts,
+        "generator_version": GENERATOR_VERSION,
+        "generated_s": round(log.seconds, 1) if log.seconds else None,
+    }
+    machine = machine_info()
+    if args.generate_only:
+        print(json.dumps({"machine": machine, "file": file_info}, indent=2) if args.json else str(log.path))
+        return 0
+    pflogsumm = None if args.no_pflogsumm else find_pflogsumm()
+    if pflogsumm is None and not args.no_pflogsumm:
+        progress(
+            f"pflogsumm not found: skipping the comparison. Install it with `{PFLOGSUMM_INSTALL}` "
+            "(Debian/Ubuntu package pflogsumm)."
+        )
+    machine["pflogsumm"] = _version([pflogsumm]) if pflogsumm else None
+    modes = ("parse", "scan") if args.mode == "both" else (args.mode,)
+    try:
+        results, counted = run_benchmark(
+            log, modes=modes, runs=args.runs, jobs=args.jobs, pflogsumm=pflogsumm, progress=progress
+        )
+    finally:
+        if not args.keep:
+            log.path.unlink(missing_ok=True)
+    baseline = next((r for r in results if r.name == "pflogsumm"), None)
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "machine": machine,
+                    "file": file_info,
+                    "runs": args.runs,
+                    "jobs": args.jobs,
+                    "loganalyzer_counted": counted,
+                    "results": [r.to_dict(log.lines, baseline) for r in results],
+                },
+                indent=2,
+            )
+        )
+        return 0
+    from tabulate import tabulate
+
+    info = [
+        ("cpu", f"{machine['cpu']} ({machine['nproc']} cores)"),
+        ("python / polars", f"{machine['python']} / {machine['polars']}"),
+        ("loganalyzer", f"{machine['loganalyzer']}" + (f" --jobs {args.jobs}" if args.jobs else "")),
+        ("pflogsumm", machine["pflogsumm"] or f"not installed ({PFLOGSUMM_INSTALL})"),
+        ("log", f"{log.path} (seed {args.seed})"),
+        ("size", f"{log.lines:,} lines, {log.bytes / 1e6:.1f} MB, {log.avg_line_bytes:.1f} bytes/line"),
+        ("unparsed", "-" if counted["unparsed"] is None else f"{counted['unparsed']:,}"),
+        ("runs", f"{args.runs} per tool, alternating; medians below"),
+    ]
+    print(tabulate(info, tablefmt="plain"))
+    print()
+    print(render_table(results, log.lines))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

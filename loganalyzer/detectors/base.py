@@ -1,0 +1,232 @@
+"""What every detector shares: the context it reads and the findings it returns.
+
+A detector is a :class:`Detector`: an id, what it needs from the logs
+(``available``), and ``detect``, a pure polars query from the
+:class:`Context`'s LazyFrames to :func:`findings` rows. The context computes,
+once, the frames several detectors use: delivery *attempts* (every RCPT outcome
+per client, sender and recipient), sessions annotated with their sending
+network, and the per-address network map.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import polars as pl
+
+from ..networks import ClientMap
+from ..schema import FINDINGS
+from ..sessions import reply_class
+from ..settings import Settings
+from ..tables import Tables, align
+
+__all__ = ["SEVERITIES", "Context", "Detector", "findings", "seconds"]
+
+#: Most serious first; the report sorts by this order.
+SEVERITIES = ("high", "medium", "low")
+
+
+@dataclass(frozen=True)
+class Detector:
+    """One detection: id, a one-line description, availability check, query."""
+
+    id: str
+    title: str
+    available: Callable[[Context], str | None]
+    detect: Callable[[Context], pl.LazyFrame]
+
+
+def seconds(delta: pl.Expr) -> pl.Expr:
+    """A duration expression in (float) seconds."""
+    return delta.dt.total_microseconds().cast(pl.Float64) / 1e6
+
+
+@dataclass
+class Context:
+    """The tables of one read, annotated for detection, plus settings and notes."""
+
+    tables: Tables
+    settings: Settings
+    notes: list[str] = field(default_factory=list)
+
+    # -- shared frames ---------------------------------------------------------
+
+    @cached_property
+    def events(self) -> pl.LazyFrame:
+        return self.tables.events
+
+    @cached_property
+    def clients(self) -> ClientMap:
+        """Network, org, asn and group of every client address in the log."""
+        pairs = (
+            self.events.filter(pl.col("client_ip").is_not_null()).select("client_ip", "client_name").unique().collect()
+        )
+        return ClientMap.build(pairs, self.settings)
+
+    @cached_property
+    def sessions(self) -> pl.LazyFrame:
+        """Sessions with network, org, asn and group."""
+        return self.clients.annotate(self.tables.sessions).collect().lazy()
+
+    @cached_property
+    def session_lines(self) -> pl.LazyFrame:
+        """(seq, session_id, kind) of every line that belongs to a session."""
+        return self.tables.session_lines
+
+    @cached_property
+    def attempts(self) -> pl.LazyFrame:
+        """Every RCPT outcome: (seq, ts, client, sender, recipient, outcome temp|perm|accepted).
+
+        Rejections come from smtpd, postscreen and cleanup (milter) reject lines
+        that name a recipient; acceptances are the recipients of messages a
+        client handed over (smtpd ``client=`` lines), as the client addressed
+        them (``orig_to`` when the address was rewritten), unless a milter or
+        content check then rejected the message.
+        """
+        events = self.events
+        action = pl.col("action").cast(pl.String)
+        rejects = events.filter(
+            (pl.col("kind") == "reject")
+            & action.is_in(["reject", "milter-reject"])
+            & pl.col("recipient").is_not_null()
+            & pl.col("client_ip").is_not_null()
+        ).select(
+            "seq",
+            "ts",
+            "host",
+            "client_ip",
+            "client_name",
+            pl.col("sender").str.to_lowercase(),
+            pl.col("recipient").str.to_lowercase(),
+            pl.when(reply_class(pl.col("reply_code"), pl.col("dsn")) == 4)
+            .then(pl.lit("temp"))
+            .otherwise(pl.lit("perm"))
+            .alias("outcome"),
+        )
+        accepted = (
+            self.tables.messages.filter(
+                (pl.col("origin") == "smtp") & ~pl.col("rejected") & pl.col("client_ip").is_not_null()
+            )
+            .select("first_seq", "first_seen", "host", "client_ip", "client_name", "sender", "deliveries")
+            .explode("deliveries")
+            .drop_nulls("deliveries")
+            .select(
+                pl.col("first_seq").alias("seq"),
+                pl.col("first_seen").alias("ts"),
+                "host",
+                "client_ip",
+                "client_name",
+                pl.col("sender").str.to_lowercase(),
+                pl.coalesce(
+                    pl.col("deliveries").struct.field("orig_to"), pl.col("deliveries").struct.field("recipient")
+                )
+                .str.to_lowercase()
+                .alias("recipient"),
+                pl.lit("accepted").alias("outcome"),
+            )
+            .unique(["seq", "recipient"], keep="first")
+        )
+        both = pl.concat([rejects, accepted], how="vertical_relaxed").filter(pl.col("recipient").is_not_null())
+        return self.clients.annotate(both).sort("seq").collect().lazy()
+
+    @cached_property
+    def greylist_delay(self) -> int:
+        """The greylist delay: postgrey's own, inferred from its lines, else the setting.
+
+        An ``early-retry (Ns missing)`` line at time t for a triplet first seen
+        (``reason=new``) at t0 means the delay is (t - t0) + N.
+        """
+        grey = (
+            self.events.filter(pl.col("kind") == "greylist")
+            .select("seq", "ts", "client_ip", "sender", "recipient", "greylist_reason")
+            .collect()
+        )
+        new = grey.filter(pl.col("greylist_reason") == "new").select(
+            "client_ip", "sender", "recipient", pl.col("ts").alias("first")
+        )
+        early = grey.filter(pl.col("greylist_reason").str.starts_with("early-retry")).with_columns(
+            pl.col("greylist_reason").str.extract(r"\(([0-9]+)s missing\)", 1).cast(pl.Int64).alias("missing")
+        )
+        joined = early.join(new, on=["client_ip", "sender", "recipient"], how="inner").filter(
+            pl.col("first") <= pl.col("ts")
+        )
+        if joined.is_empty():
+            return self.settings.greylist_delay
+        joined = (
+            joined.sort("first")
+            .group_by("seq")
+            .agg(pl.col("ts").first(), pl.col("first").last(), pl.col("missing").first())
+        )
+        values = (seconds(pl.col("ts") - pl.col("first")) + pl.col("missing")).alias("d")
+        inferred = round(statistics.median(joined.select(values)["d"].to_list()))
+        if inferred > 0 and inferred != self.settings.greylist_delay:
+            self.notes.append(
+                f"greylist delay {inferred} s, inferred from postgrey's early-retry lines "
+                f"(the setting says {self.settings.greylist_delay} s)"
+            )
+        return inferred if inferred > 0 else self.settings.greylist_delay
+
+    # -- what the logs can show -----------------------------------------------
+
+    @cached_property
+    def kinds(self) -> dict[str, int]:
+        return dict(self.tables.kind_counts())
+
+    def has(self, *kinds: str) -> bool:
+        """Whether any of ``kinds`` occurs in the log."""
+        return any(self.kinds.get(k, 0) for k in kinds)
+
+    def needs_smtp_server(self) -> str | None:
+        """None when the log has SMTP server lines (RCPT outcomes); else why not."""
+        if self.has("connect", "client", "reject", "disconnect"):
+            return None
+        return "no SMTP server lines (smtpd connect, client or reject) in these logs"
+
+    @cached_property
+    def hosts(self) -> list[str]:
+        """Names of the hosts that wrote the log (this server, as syslog calls it)."""
+        return self.events.select(pl.col("host").cast(pl.String).unique()).drop_nulls().collect().to_series().to_list()
+
+    @cached_property
+    def has_command_stats(self) -> bool:
+        return bool(
+            self.events.filter((pl.col("kind") == "disconnect") & pl.col("command_stats").is_not_null())
+            .select(pl.len())
+            .collect()
+            .item()
+        )
+
+
+def findings(frame: pl.LazyFrame, ctx: Context, detector: str) -> pl.LazyFrame:
+    """Findings rows from per-group rows.
+
+    ``frame`` has ``group`` (the network, org, asn or ip grouped by), ``count``,
+    ``first_seen``, ``last_seen``, ``severity``, ``explanation`` and ``evidence``
+    (a list of event seqs). Adds the group's org and asn, and turns the seqs into
+    (source, line_no) pairs in log order.
+    """
+    info = (
+        ctx.clients.frame.lazy()
+        .group_by("group")
+        .agg(
+            pl.col("org").drop_nulls().mode().sort().first().alias("org"),
+            pl.col("asn").drop_nulls().mode().sort().first().alias("asn"),
+        )
+    )
+    seqs = frame.select("group", pl.col("evidence").alias("seq")).explode("seq").drop_nulls("seq").unique()
+    where = (
+        seqs.join(ctx.events.select("seq", pl.col("source").cast(pl.String), "line_no"), on="seq", how="left")
+        .sort("seq")
+        .group_by("group", maintain_order=True)
+        .agg(pl.struct("source", "line_no").alias("evidence"))
+    )
+    out = (
+        frame.drop("evidence")
+        .join(where, on="group", how="left")
+        .join(info, on="group", how="left")
+        .with_columns(pl.lit(detector).alias("detector"), pl.col("group").alias("network"))
+    )
+    return align(out, FINDINGS)

@@ -1,0 +1,37 @@
+"""Shared rules for the TLS handshake detectors.
+
+The reason of a failed inbound handshake is the OpenSSL error Postfix logs as
+``warning: TLS library problem: ...`` (or Exim puts on its ``TLS error`` line);
+without one, the ``SSL_accept error from ...: <text>`` detail (``lost
+connection``, ``Connection reset by peer``). "No shared cipher" has several
+spellings: OpenSSL 1.0/1.1/3.x all say ``no shared cipher``; GnuTLS says ``Could
+not negotiate a supported cipher suite`` or ``No supported cipher suites have
+been found``.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .base import Context
+
+NO_SHARED_CIPHER = r"(?i)no shared cipher|could not negotiate a supported cipher suite|no supported cipher suites"
+
+
+def failed_handshakes(ctx: Context) -> pl.LazyFrame:
+    """Sessions whose TLS handshake failed, with ``reason`` and evidence ``seqs``."""
+    events = ctx.events
+    accept = events.filter(pl.col("kind") == "tls-accept-error").select("seq", pl.col("reason").alias("detail"))
+    lines = ctx.session_lines.filter(pl.col("kind").is_in(["tls-accept-error", "tls-library-problem"]))
+    per_session = (
+        lines.join(accept, on="seq", how="left")
+        .group_by("session_id")
+        .agg(pl.col("seq").alias("seqs"), pl.col("detail").drop_nulls().first().alias("detail"))
+    )
+    return (
+        ctx.sessions.join(per_session, on="session_id", how="inner")
+        .with_columns(
+            pl.coalesce(pl.col("tls_error").cast(pl.String), pl.col("detail"), pl.lit("unknown")).alias("reason")
+        )
+        .with_columns(pl.col("reason").str.contains(NO_SHARED_CIPHER).alias("no_shared_cipher"))
+    )
