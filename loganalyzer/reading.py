@@ -51,7 +51,14 @@ def read_inputs(items: list[Input], settings: Settings, *, parser: Parser | None
     with ThreadPoolExecutor(max_workers=settings.jobs) as pool:
         for item in items:
             opened = open_input(item)
-            source = SourceStats(item.path, opened.compression, first_seq=seq)
+            source = SourceStats(
+                item.path,
+                opened.compression,
+                first_seq=seq,
+                start_offset=item.offset,
+                end_offset=item.offset,
+                first_line=item.first_line,
+            )
             stats.sources.append(source)
             result = _read_one(opened, source, parser, pool, settings, shared or YearTracker())
             source.warnings.extend(opened.warnings)
@@ -67,9 +74,13 @@ def read_inputs(items: list[Input], settings: Settings, *, parser: Parser | None
 
 
 def _batches(opened: Opened, source: SourceStats, settings: Settings) -> Iterator[tuple[LineBatch, pl.DataFrame]]:
-    for batch in split_lines(opened.blocks, batch_bytes=settings.batch_bytes):
+    item = opened.input
+    batches = split_lines(
+        opened.blocks, batch_bytes=settings.batch_bytes, first_line=item.first_line, whole_lines=item.whole_lines
+    )
+    for batch in batches:
         n = len(batch.lines)
-        first_seq = source.first_seq + batch.first_line - 1
+        first_seq = source.first_seq + batch.first_line - item.first_line
         frame = pl.DataFrame(
             {
                 "seq": pl.int_range(first_seq, first_seq + n, dtype=pl.Int64, eager=True),
@@ -79,6 +90,7 @@ def _batches(opened: Opened, source: SourceStats, settings: Settings) -> Iterato
         )
         source.lines += n
         source.replaced += batch.replaced
+        source.end_offset += batch.size
         yield batch, frame
 
 

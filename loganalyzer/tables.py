@@ -10,8 +10,9 @@ builds the others.
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
 
@@ -44,6 +45,9 @@ class SourceStats:
     lines: int = 0
     replaced: int = 0
     first_seq: int = 0
+    start_offset: int = 0  # bytes of text skipped (an incremental read resumes there)
+    end_offset: int = 0  # bytes of text consumed, up to the end of the last line read
+    first_line: int = 1  # line number of the first line read
     warnings: list[str] = field(default_factory=list)
 
 
@@ -132,10 +136,38 @@ class Tables:
         counts = self.events.group_by("kind").len().collect()
         return Counter({str(k): int(n) for k, n in counts.iter_rows()})
 
+    @classmethod
+    def load(cls, directory: str | Path) -> Tables:
+        """Tables written by :meth:`write` (Parquet or Arrow IPC), read lazily."""
+        where = Path(directory)
+        frames: dict[str, pl.LazyFrame] = {}
+        for name in ("events", "sessions", "messages", "unparsed"):
+            parquet, arrow = where / f"{name}.parquet", where / f"{name}.arrow"
+            if parquet.exists():
+                frames[name] = pl.scan_parquet(parquet)
+            elif arrow.exists():
+                frames[name] = pl.scan_ipc(arrow)
+            else:
+                raise FileNotFoundError(f"{where}: no {name}.parquet or {name}.arrow (written by loganalyzer parse -o)")
+        stats = ReadStats()
+        info = where / "sources.json"
+        if info.exists():
+            stats.sources = [SourceStats(**s) for s in json.loads(info.read_text())]
+        tables = cls(lazy_parts=[frames["events"]], stats=stats)
+        tables._unparsed = [frames["unparsed"]]
+        tables.__dict__["sessions"] = frames["sessions"]
+        tables.__dict__["messages"] = frames["messages"]
+        return tables
+
     def write(self, directory: str | Path, *, fmt: str = "parquet") -> list[Path]:
-        """Write every table to ``directory`` as Parquet or Arrow IPC; returns the files."""
+        """Write every table to ``directory`` as Parquet or Arrow IPC; returns the files.
+
+        ``sources.json`` beside them keeps what reading was like (compression,
+        line counts, warnings) for :meth:`load`.
+        """
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
+        (out / "sources.json").write_text(json.dumps([asdict(s) for s in self.stats.sources], indent=1))
         written = []
         for name in ("events", "sessions", "messages", "unparsed"):
             frame = self.table(name)

@@ -95,3 +95,13 @@ def test_scan_without_paths_uses_the_bundled_sample(
 def test_every_command_has_help(cli: CliRunner, command: str) -> None:
     result = cli.invoke(app, [command, "--help"])
     assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_written_tables_load_back(cli: CliRunner, tmp_path: Path) -> None:
+    from loganalyzer.tables import Tables
+
+    assert cli.invoke(app, ["parse", NORMAL, "-o", str(tmp_path), "--timezone", "UTC"]).exit_code == 0
+    tables = Tables.load(tmp_path)
+    assert tables.events.select(pl.len()).collect().item() == 62
+    assert tables.sessions.collect().height == 7
+    assert tables.stats.lines == 62 and tables.stats.sources[0].path == NORMAL

@@ -36,6 +36,7 @@ class LineBatch:
     first_line: int
     lines: pl.Series
     replaced: int  # undecodable byte sequences replaced by U+FFFD
+    size: int = 0  # bytes of text the batch was cut from
 
 
 def _python_split(data: bytes) -> list[str]:
@@ -68,13 +69,19 @@ def _batch(data: bytes, first_line: int) -> LineBatch:
     lines = _to_series(data)
     found = int(lines.str.count_matches(_REPLACEMENT, literal=True).sum() or 0)
     literal = data.count(_REPLACEMENT_BYTES) if found else 0
-    return LineBatch(first_line, lines, max(found - literal, 0))
+    return LineBatch(first_line, lines, max(found - literal, 0), len(data))
 
 
-def split_lines(blocks: Iterator[bytes], *, batch_bytes: int = BATCH_BYTES) -> Iterator[LineBatch]:
-    """Yield line batches of about ``batch_bytes`` from a stream of byte blocks."""
+def split_lines(
+    blocks: Iterator[bytes], *, batch_bytes: int = BATCH_BYTES, first_line: int = 1, whole_lines: bool = False
+) -> Iterator[LineBatch]:
+    """Yield line batches of about ``batch_bytes`` from a stream of byte blocks.
+
+    Lines are numbered from ``first_line``. With ``whole_lines`` a final line
+    that lacks its newline is not yielded (its writer may not be done with it).
+    """
     pending = bytearray()
-    line = 1
+    line = first_line
     for block in blocks:
         pending += block
         while len(pending) >= batch_bytes:
@@ -88,5 +95,8 @@ def split_lines(blocks: Iterator[bytes], *, batch_bytes: int = BATCH_BYTES) -> I
             batch = _batch(data, line)
             line += len(batch.lines)
             yield batch
+    if whole_lines:
+        cut = pending.rfind(b"\n")
+        del pending[cut + 1 :]
     if pending:
         yield _batch(bytes(pending), line)

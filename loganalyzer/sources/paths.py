@@ -32,9 +32,17 @@ class InputError(Exception):
 
 @dataclass(frozen=True)
 class Input:
-    """One file (or standard input) to read, as the user will see it named."""
+    """One file (or standard input) to read, as the user will see it named.
+
+    ``offset`` (bytes of decompressed text) and ``first_line`` let an incremental
+    reader resume where it stopped; ``whole_lines`` leaves a last line without
+    its newline (still being written) for the next run.
+    """
 
     path: str
+    offset: int = 0
+    first_line: int = 1
+    whole_lines: bool = False
 
     @property
     def is_stdin(self) -> bool:

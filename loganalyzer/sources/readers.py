@@ -96,6 +96,16 @@ def _decompressed(
         warnings.append(f"{where}: {name} stream is truncated; read the lines before the end of the data")
 
 
+def _skip(blocks: Iterator[bytes], count: int) -> Iterator[bytes]:
+    """``blocks`` without their first ``count`` bytes (resuming inside a compressed file)."""
+    for block in blocks:
+        if count >= len(block):
+            count -= len(block)
+            continue
+        yield block[count:]
+        count = 0
+
+
 def _zstd() -> Callable[[], _Decompressor] | None:
     try:
         import zstandard
@@ -144,6 +154,13 @@ def open_input(item: Input) -> Opened:
                 raise InputError(f"{where}: zstd-compressed; install the 'zstandard' package or decompress it first")
             compression = "zstd"
             blocks = _decompressed(raw, zmake, "zstd", where, warnings)
+
+    if item.offset:
+        if compression == "plain" and not item.is_stdin:
+            stream.seek(item.offset)
+            blocks = _raw_blocks(stream, b"")
+        else:
+            blocks = _skip(blocks, item.offset)
 
     def closing(it: Iterator[bytes]) -> Iterator[bytes]:
         try:

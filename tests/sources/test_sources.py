@@ -195,3 +195,32 @@ def test_open_input_reports_size_and_mtime(tmp_path: Path) -> None:
     opened = open_input(expand([str(path)])[0])
     assert opened.mtime == 1_700_000_000 and opened.size == path.stat().st_size
     assert b"".join(opened.blocks).count(b"\n") == 3
+
+
+@pytest.mark.parametrize("compressed", [False, True])
+def test_resume_from_an_offset(tmp_path: Path, compressed: bool) -> None:
+    from loganalyzer.reading import read_inputs
+    from loganalyzer.sources import Input
+
+    text = _log(10)
+    path = tmp_path / "mail.log"
+    path.write_bytes(gzip.compress(text.encode()) if compressed else text.encode())
+    first = read_inputs([Input(str(path))], SETTINGS)
+    assert first.stats.sources[0].end_offset == len(text.encode())
+    cut = len("".join(text.splitlines(keepends=True)[:4]).encode())
+    resumed = read_inputs([Input(str(path), offset=cut, first_line=5)], SETTINGS)
+    events = resumed.events.sort("seq").select("line_no").collect().to_series().to_list()
+    assert events == list(range(5, 11))
+    assert resumed.stats.sources[0].end_offset == len(text.encode())
+
+
+def test_whole_lines_leaves_an_unfinished_line(tmp_path: Path) -> None:
+    from loganalyzer.reading import read_inputs
+    from loganalyzer.sources import Input
+
+    path = tmp_path / "mail.log"
+    text = _log(3) + "Mar  1 12:00:59 mx1 postfix/smtpd[100]: connect fr"
+    path.write_text(text)
+    tables = read_inputs([Input(str(path), whole_lines=True)], SETTINGS)
+    assert tables.stats.lines == 3
+    assert tables.stats.sources[0].end_offset == len(_log(3))
