@@ -33,6 +33,7 @@ __all__ = [
     "one_of",
     "opt",
     "seq",
+    "skip",
     "text",
     "text_until",
 ]
@@ -62,6 +63,11 @@ def lit(text: str) -> pp.ParserElement:
 def field(name: str, pattern: str) -> pp.ParserElement:
     """A named regex terminal: the value of column ``name``."""
     return pp.Regex(pattern).leave_whitespace().set_name(name)(name)
+
+
+def skip(pattern: str) -> pp.ParserElement:
+    """Text matched and not kept (a field the tables have no column for)."""
+    return pp.Regex(pattern).leave_whitespace()
 
 
 def one_of(name: str, *words: str) -> pp.ParserElement:

@@ -19,12 +19,15 @@ from __future__ import annotations
 
 from .elements import field, lit, opt, seq, text
 
-__all__ = ["BSD", "ENVELOPES", "RFC3339", "RFC5424", "SAMPLES", "STAMPED"]
+__all__ = ["BSD", "ENVELOPES", "EXIM", "ISO_SYSLOG", "RFC3339", "RFC5424", "SAMPLES", "STAMPED", "TAGGED"]
 
-MONTH = field("month", r"Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec")
+#: Month names factored so that every byte decides the branch: Rust's regex
+#: crate then uses its one-pass engine, twice as fast as the general one.
+MONTH_PATTERN = r"J(?:an|u[nl])|Feb|Ma[ry]|A(?:pr|ug)|Sep|Oct|Nov|Dec"
+MONTH = field("month", MONTH_PATTERN)
 #: Space-padded (rsyslog), zero-padded (journalctl, postlogd) or, in some
 #: hand-collected samples, not padded at all.
-DAY = field("day", r"[ 0-3]?[0-9]")
+DAY = field("day", r" [0-9]|[0-9][0-9]?")
 CLOCK = field("clock", r"[0-2][0-9]:[0-5][0-9]:[0-6][0-9](?:\.[0-9]{1,9})?")
 ISO_TIMESTAMP = field(
     "timestamp",
@@ -44,9 +47,9 @@ RFC3339 = seq(ISO_TIMESTAMP, lit(" "), HOST, lit(" "), TAG, text("msg")).set_nam
 STAMPED = seq(
     ISO_TIMESTAMP,
     lit(" "),
-    field("inner_month", r"Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec"),
+    field("inner_month", MONTH_PATTERN),
     lit(" "),
-    field("inner_day", r"[ 0-3]?[0-9]"),
+    field("inner_day", r" [0-9]|[0-9][0-9]?"),
     lit(" "),
     field("inner_clock", r"[0-2][0-9]:[0-5][0-9]:[0-6][0-9](?:\.[0-9]{1,9})?"),
     lit(" "),
@@ -74,8 +77,38 @@ RFC5424 = seq(
     text("msg"),
 ).set_name("rfc5424")
 
+#: Exim's own log files: ``YYYY-MM-DD HH:MM:SS[.mmm][ ±hhmm][ [pid]] MSG`` (log.c): no host,
+#: no program; the time is local unless ``log_timezone`` adds the offset.
+EXIM_TIMESTAMP = r"[0-9]{4}-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9](?:\.[0-9]{3})?"
+EXIM = seq(
+    field("local_time", EXIM_TIMESTAMP),
+    opt(lit(" "), field("tz_offset", r"[+-][0-9]{4}")),
+    opt(lit(" ["), field("pid", r"[0-9]+"), lit("]")),
+    lit(" "),
+    text("msg"),
+).set_name("exim")
+#: Syslog files written with an ISO date and a space (rsyslog ``%timegenerated:::date-rfc3339%``
+#: variants, some appliances): ``YYYY-MM-DD HH:MM:SS host program[pid]: msg``, local time.
+ISO_SYSLOG = seq(
+    field("local_time", EXIM_TIMESTAMP), lit(" "), HOST, lit(" "), field("program", r"[^ \[\]:]+"), lit("["),
+    field("pid", r"[0-9]+"), lit("]: "), text("msg"),
+).set_name("iso-syslog")  # fmt: skip
+#: ``host program[pid]: msg`` with no time at all (``journalctl -o cat`` with a host prefix); the
+#: time then comes from Exim's own timestamp inside the message, when there is one.
+TAGGED = seq(
+    HOST, lit(" "), field("program", r"[^ \[\]:]+"), lit("["), field("pid", r"[0-9]+"), lit("]: "), text("msg")
+).set_name("tagged")
+
 #: Tried in this order; a line takes the first that matches.
-ENVELOPES = (("bsd", BSD), ("rfc3339", RFC3339), ("stamped", STAMPED), ("rfc5424", RFC5424))
+ENVELOPES = (
+    ("bsd", BSD),
+    ("rfc3339", RFC3339),
+    ("stamped", STAMPED),
+    ("rfc5424", RFC5424),
+    ("iso-syslog", ISO_SYSLOG),
+    ("exim", EXIM),
+    ("tagged", TAGGED),
+)
 
 SAMPLES = {
     "bsd": [
@@ -90,6 +123,20 @@ SAMPLES = {
     ],
     "stamped": [
         "2021-06-16T13:53:50+02:00 Jun 16 13:53:50 mailgate postfix/smtpd[20252]: connect from unknown[192.0.2.12]",
+    ],
+    "iso-syslog": [
+        "2019-10-22 03:39:17 mx1.example.com exim[29786]: dovecot_login authenticator failed for (User) "
+        "[192.0.2.37]: 535 Incorrect authentication data (set_id=test@example.com)"
+    ],
+    "exim": [
+        "2024-03-01 12:00:01 1pXyZa-00000001aBc-DeFg <= a@example.net H=mail.example.net [198.51.100.7] "
+        "P=esmtps S=4213",
+        "2024-03-01 12:00:01.123 +0200 [4711] H=(ylmf-pc) [203.0.113.9] F=<x@example.org> rejected RCPT "
+        "<bob@example.com>: relay not permitted",
+    ],
+    "tagged": [
+        "mail.example.com exim[3751842]: 2021-07-17 23:20:49 plain_server authenticator failed for "
+        "([192.0.2.17]) [192.0.2.27]: 535 Incorrect authentication data"
     ],
     "rfc5424": [
         "<22>1 2024-03-01T12:00:01.123456+01:00 mx1 postfix/smtpd 2817 - - connect from x[192.0.2.1]",

@@ -64,14 +64,10 @@ WHATSUP = seq(
 # --- smtpd -----------------------------------------------------------------
 
 CONNECT = Kind("connect", seq(lit("connect from "), CLIENT))
+#: Statistics ``name=S[/T]`` (and, since 3.9, ``notes=bare_lf``) kept as one field.
 DISCONNECT = Kind(
     "disconnect",
-    seq(
-        lit("disconnect from "),
-        CLIENT,
-        opt(field("command_stats", r"(?: [a-z]+=[0-9]+(?:/[0-9]+)?)+")),
-        opt(lit(" notes="), field("notes", r"[a-z_,]+")),
-    ),
+    seq(lit("disconnect from "), CLIENT, opt(field("command_stats", r"(?: [a-z_]+=[0-9a-z_,/]+)+"))),
 )
 CLIENT_LINE = Kind(
     "client",
@@ -433,22 +429,24 @@ def _delivery(*, bracketed: bool) -> Kind:
     ``bracketed=False`` accepts the bracket-less addresses of hand-edited samples
     (Postfix itself always writes ``to=<...>``); it is tried second.
     """
+    # Separators stand before each optional part, never inside it, so that the
+    # next byte always decides the branch (Rust regex's fast one-pass engine).
     if bracketed:
-        recipient = seq(lit("to=<"), field("recipient", ADDRESS_CHARS), lit(">,"))
-        orig_to = opt(lit(" orig_to=<"), field("orig_to", ADDRESS_CHARS), lit(">,"))
+        recipient = seq(lit("to=<"), field("recipient", ADDRESS_CHARS), lit(">, "))
+        orig_to = opt(lit("orig_to=<"), field("orig_to", ADDRESS_CHARS), lit(">, "))
     else:
-        recipient = seq(lit("to="), field("recipient", r"[^<>, ]*"), lit(","))
-        orig_to = opt(lit(" orig_to="), field("orig_to", r"[^<>, ]*"), lit(","))
+        recipient = seq(lit("to="), field("recipient", r"[^<>, ]*"), lit(", "))
+        orig_to = opt(lit("orig_to="), field("orig_to", r"[^<>, ]*"), lit(", "))
     return Kind(
         "delivery",
         seq(
             recipient,
             orig_to,
-            lit(" relay="),
+            lit("relay="),
             field("relay", r"[^,]*"),
-            lit(","),
-            opt(lit(" conn_use="), field("conn_use", r"[0-9]+"), lit(",")),
-            lit(" delay="),
+            lit(", "),
+            opt(lit("conn_use="), field("conn_use", r"[0-9]+"), lit(", ")),
+            lit("delay="),
             field("delay", r"[0-9.]+"),
             lit(", delays="),
             field("delay_before_queue", r"[0-9.]+"),
@@ -458,9 +456,9 @@ def _delivery(*, bracketed: bool) -> Kind:
             field("delay_connect", r"[0-9.]+"),
             lit("/"),
             field("delay_transmit", r"[0-9.]+"),
-            lit(","),
-            opt(lit(" tls="), field("tls_status", r"[^,]*"), lit(",")),
-            lit(" dsn="),
+            lit(", "),
+            opt(lit("tls="), field("tls_status", r"[^,]*"), lit(", ")),
+            lit("dsn="),
             field("dsn", r"[0-9]\.[0-9]{1,3}\.[0-9]{1,3}"),
             lit(", status="),
             field("status", r"[A-Za-z-]+"),

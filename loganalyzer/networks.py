@@ -17,7 +17,6 @@ joined onto the detectors' frames.
 from __future__ import annotations
 
 import ipaddress
-from collections import Counter
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -70,12 +69,33 @@ def org_of(name: str | None) -> str | None:
     return result
 
 
+def _ipv4_networks(ips: pl.Expr, prefix: int) -> pl.Expr:
+    """Dotted-quad addresses -> ``a.b.c.d/prefix`` in bulk (null for anything else)."""
+    parts = ips.str.extract_groups(r"^(?P<a>[0-9]{1,3})\.(?P<b>[0-9]{1,3})\.(?P<c>[0-9]{1,3})\.(?P<d>[0-9]{1,3})$")
+    octets = [parts.struct.field(k).cast(pl.UInt32, strict=False) for k in "abcd"]
+    valid = pl.all_horizontal(o.is_not_null() & (o <= 255) for o in octets)
+    value = (octets[0] * (1 << 24)) + (octets[1] * (1 << 16)) + (octets[2] * (1 << 8)) + octets[3]
+    mask = ((1 << 32) - 1) ^ ((1 << (32 - prefix)) - 1) if prefix else 0
+    net = value.cast(pl.UInt64) & mask
+    text = pl.format(
+        "{}.{}.{}.{}/{}",
+        (net // (1 << 24)) % 256,
+        (net // (1 << 16)) % 256,
+        (net // (1 << 8)) % 256,
+        net % 256,
+        pl.lit(prefix),
+    )
+    return pl.when(valid).then(text)
+
+
 @dataclass
 class ClientMap:
     """Per-address attributes: network, org, asn and the grouping key.
 
     Build with :meth:`build` from every (client_ip, client_name) pair seen; an
     address logged under several names takes the most frequent resolved one.
+    Work is per distinct address, name and name suffix, vectorised where the
+    standard library is not needed (IPv4 masks).
     """
 
     frame: pl.DataFrame
@@ -83,38 +103,51 @@ class ClientMap:
     @classmethod
     def build(cls, pairs: pl.DataFrame, settings: Settings) -> ClientMap:
         """``pairs``: columns client_ip, client_name (any number of rows)."""
-        names: dict[str, Counter[str]] = {}
-        for ip, name in pairs.select("client_ip", "client_name").unique().iter_rows():
-            if ip is None:
-                continue
-            counter = names.setdefault(ip, Counter())
-            if name and name != "unknown":
-                counter[name] += 1
-        reader = _open_asn(settings.asn_db) if settings.asn_db else None
-        rows: list[dict[str, Any]] = []
-        orgs: dict[str, str | None] = {}
-        for ip, counter in names.items():
-            name = counter.most_common(1)[0][0] if counter else None
-            network = network_of(ip, v4=settings.ipv4_prefix, v6=settings.ipv6_prefix)
-            if (name or "") not in orgs:
-                orgs[name or ""] = org_of(name)
-            org = orgs[name or ""]
-            asn = _asn(reader, ip) if reader else None
-            rows.append({"client_ip": ip, "network": network, "org": org, "asn": asn, "ptr": name})
-        if reader:
-            reader.close()
-        frame = pl.DataFrame(
-            rows,
-            schema={"client_ip": pl.String, "network": pl.String, "org": pl.String, "asn": pl.String,
-                    "ptr": pl.String},
-        )  # fmt: skip
+        pairs = pairs.select("client_ip", "client_name").drop_nulls("client_ip")
+        named = (
+            pairs.filter(pl.col("client_name").is_not_null() & (pl.col("client_name") != "unknown"))
+            .group_by("client_ip", "client_name")
+            .len()
+            .sort(["client_ip", "len", "client_name"], descending=[False, True, False])
+            .unique("client_ip", keep="first", maintain_order=True)
+            .select("client_ip", pl.col("client_name").alias("ptr"))
+        )
+        ips = pairs.select("client_ip").unique().join(named, on="client_ip", how="left")
+        ips = ips.with_columns(_ipv4_networks(pl.col("client_ip"), settings.ipv4_prefix).alias("network"))
+        other = ips.filter(pl.col("network").is_null())["client_ip"].to_list()
+        if other:
+            mapping = {ip: network_of(ip, v4=settings.ipv4_prefix, v6=settings.ipv6_prefix) for ip in other}
+            ips = ips.with_columns(
+                pl.coalesce(
+                    pl.col("network"), pl.col("client_ip").replace_strict(mapping, default=None, return_dtype=pl.String)
+                ).alias("network")
+            )
+        # the registrable domain depends only on the last labels of a name: look each suffix up once
+        suffix = pl.col("ptr").str.to_lowercase().str.strip_chars(".").str.split(".").list.slice(-6).list.join(".")
+        ips = ips.with_columns(suffix.alias("_suffix"))
+        orgs = {name: org_of(name) for name in ips["_suffix"].drop_nulls().unique().to_list()}
+        ips = ips.with_columns(
+            pl.col("_suffix").replace_strict(orgs, default=None, return_dtype=pl.String).alias("org")
+        ).drop("_suffix")
+        if settings.asn_db:
+            reader = _open_asn(settings.asn_db)
+            try:
+                asns = {ip: _asn(reader, ip) for ip in ips["client_ip"].to_list()}
+            finally:
+                reader.close()
+            ips = ips.with_columns(
+                pl.col("client_ip").replace_strict(asns, default=None, return_dtype=pl.String).alias("asn")
+            )
+        else:
+            ips = ips.with_columns(pl.lit(None, dtype=pl.String).alias("asn"))
         key = {
             "network": pl.col("network"),
             "org": pl.coalesce(pl.col("org"), pl.col("network")),
             "asn": pl.coalesce(pl.col("asn"), pl.col("network")),
             "ip": pl.col("client_ip"),
         }[settings.group_by]
-        return cls(frame.with_columns(key.alias("group")))
+        frame = ips.select("client_ip", "network", "org", "asn", "ptr").with_columns(key.alias("group"))
+        return cls(frame)
 
     def annotate(self, frame: pl.LazyFrame, ip: str = "client_ip") -> pl.LazyFrame:
         """Add network, org, asn and group columns to ``frame`` by its ``ip`` column."""

@@ -29,11 +29,11 @@ from functools import cached_property
 import polars as pl
 import pyparsing as pp
 
-from .grammars import DAEMONS, ENVELOPES, FAMILIES, daemon_of
-from .grammars.elements import Family, Kind, opt, seq, text
+from .grammars import DAEMONS, ENVELOPES, EXIM_INNER, FAMILIES, daemon_of
+from .grammars.elements import END, Family, Kind, opt, seq, text
 from .plans import HEAD, Plan, compile_plan, dispatch_keys, escape, to_regex
 from .schema import EVENTS
-from .timestamps import YEARLESS, iso_to_utc, yearless_columns
+from .timestamps import YEARLESS, iso_to_utc, local_columns, yearless_columns
 
 __all__ = ["BatchResult", "LineResult", "Parser", "parse_line"]
 
@@ -47,7 +47,13 @@ BASE = ("seq", "line_no", "ts", *YEARLESS, "host", "program", "daemon", "pid", "
 
 @dataclass(frozen=True)
 class Candidate:
-    """A kind of one family, with its compiled plan."""
+    """A kind of one family, with the compiled plan of its body.
+
+    The family prefix (``QUEUEID: ``) is read once by the dispatch regex, so the
+    plan covers only the body: it runs on the text after the prefix, except for
+    kinds that never carry one (``prefix == "none"``), which see the whole
+    message exactly as their grammar does.
+    """
 
     family: str
     kind: Kind
@@ -77,6 +83,7 @@ class Parser:
 
     def __init__(self) -> None:
         self.envelopes = [(name, compile_plan(g)) for name, g in ENVELOPES]
+        self.exim_inner = compile_plan(EXIM_INNER)
         self.candidates: dict[tuple[str, str], list[Candidate]] = {}
         self.dispatch: dict[str, str] = {}  # prefix regex -> dispatch regex
         self.family_prefix: dict[str, str] = {}
@@ -90,9 +97,18 @@ class Parser:
                 keys.update(dispatch_keys(kind.body))
         for prefix, keys in by_prefix.items():
             alternatives = "|".join(escape(k) for k in sorted(keys, key=lambda k: (-len(k), k)) if k)
-            head = f"(?:{prefix})?" if prefix else ""
+            # the prefix's own named group (queue_id) is kept: plans then skip it
+            head = f"(?P<_prefix>{to_regex(self._prefix_of(prefix))})?" if prefix else ""
             self.dispatch[prefix] = f"^{head}(?P<key>(?:{alternatives})?)"
         self._compiled: dict[tuple[str, int], Candidate] = {}
+
+    @staticmethod
+    def _prefix_of(regex: str) -> pp.ParserElement:
+        """The family prefix grammar whose non-capturing regex is ``regex``."""
+        for fam in FAMILIES.values():
+            if fam.prefix is not None and to_regex(fam.prefix, capture=False) == regex:
+                return fam.prefix
+        raise KeyError(regex)
 
     # -- candidates -----------------------------------------------------------
 
@@ -101,7 +117,7 @@ class Parser:
         if key not in self._compiled:
             fam = FAMILIES[fname]
             kind = fam.kinds[index]
-            self._compiled[key] = Candidate(fname, kind, compile_plan(fam.grammar(kind)), f"{fname}/{index}")
+            self._compiled[key] = Candidate(fname, kind, compile_plan(seq(kind.body, END)), f"{fname}/{index}")
         return self._compiled[key]
 
     def candidates_for(self, fname: str, key: str) -> list[Candidate]:
@@ -182,28 +198,39 @@ class Parser:
 
     @staticmethod
     def _envelope_frame(hit: pl.DataFrame, name: str) -> pl.DataFrame:
+        """The common envelope columns, whatever the envelope: time (or its pending parts), host, program, pid."""
         cols = hit.columns
-        time: list[pl.Expr]
+        nothing = {
+            "ts": pl.lit(None, dtype=pl.Datetime("us", "UTC")),
+            "_month": pl.lit(None, dtype=pl.Int8),
+            "_day": pl.lit(None, dtype=pl.Int8),
+            "_tod_us": pl.lit(None, dtype=pl.Int64),
+            "_local": pl.lit(None, dtype=pl.Datetime("us")),
+        }
+        time: dict[str, pl.Expr] = dict(nothing)
         if "month" in cols:
-            time = [
-                pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("ts"),
-                *yearless_columns(pl.col("month"), pl.col("day"), pl.col("clock")),
-            ]
-        else:
-            time = [
-                iso_to_utc(pl.col("timestamp")).alias("ts"),
-                pl.lit(None, dtype=pl.Int8).alias("_month"),
-                pl.lit(None, dtype=pl.Int8).alias("_day"),
-                pl.lit(None, dtype=pl.Int64).alias("_tod_us"),
-            ]
+            time.update(
+                (e.meta.output_name(), e) for e in yearless_columns(pl.col("month"), pl.col("day"), pl.col("clock"))
+            )
+        elif "timestamp" in cols:
+            time["ts"] = iso_to_utc(pl.col("timestamp"))
+        elif "local_time" in cols:
+            offset = pl.col("tz_offset") if "tz_offset" in cols else None
+            time.update((e.meta.output_name(), e) for e in local_columns(pl.col("local_time"), offset))
+        if "program" not in cols:  # Exim's own log files name no program
+            hit = hit.with_columns(pl.lit("exim").alias("program"))
+        if "host" not in cols:
+            hit = hit.with_columns(pl.lit(None, dtype=pl.String).alias("host"))
+        programs = hit.get_column("program").unique().to_list()
+        daemons = {p: daemon_of(p) for p in programs if p is not None}
         program = pl.col("program")
         return hit.select(
             "seq",
             "line_no",
-            *time,
+            *(e.alias(k) for k, e in time.items()),
             pl.col("host"),
             program,
-            program.str.extract(r"([^/]+)$", 1).alias("daemon"),
+            program.replace_strict(daemons, default=None, return_dtype=pl.String).alias("daemon"),
             pl.col("pid").cast(pl.Int32, strict=False),
             pl.col("msg"),
         )
@@ -219,19 +246,33 @@ class Parser:
             self._emit(result, OTHER_PROGRAM, other.drop("msg", "_family").with_columns(kind=pl.lit(OTHER_PROGRAM)))
         if modelled.is_empty():
             return
+        is_exim = pl.col("_family") == "exim"
+        if modelled.select(is_exim.any()).item():
+            exim = self._exim_inner(modelled.filter(is_exim), result, raw=raw)
+            modelled = pl.concat([modelled.filter(~is_exim), exim], how="diagonal_relaxed")
         prefixes = modelled.get_column("_family").replace_strict(self.family_prefix, return_dtype=pl.String)
         modelled = modelled.with_columns(prefixes.alias("_prefix"))
         keyed = []
         for (prefix,), group in modelled.group_by("_prefix", maintain_order=True):
-            key = group.get_column("msg").str.extract(self.dispatch[str(prefix)], 1)
-            keyed.append(group.with_columns(key.fill_null("").alias("_key")))
-        work = pl.concat(keyed)
+            found = group.get_column("msg").str.extract_groups(self.dispatch[str(prefix)]).struct.unnest()
+            with_prefix = found.get_column("_prefix") if "_prefix" in found.columns else None
+            lead = with_prefix.str.len_chars().fill_null(0) if with_prefix is not None else pl.lit(0)
+            keyed.append(
+                group.with_columns(
+                    found.get_column("key").fill_null("").alias("_key"),
+                    (found.get_column("queue_id") if "queue_id" in found.columns else pl.lit(None, pl.String)).alias(
+                        "_queue_id"
+                    ),
+                    pl.col("msg").str.slice(lead).alias("_body"),
+                )
+            )
+        work = pl.concat(keyed, how="diagonal_relaxed")
         for (fname, key), group in work.group_by("_family", "_key", maintain_order=True):
             rest = group
             for cand in self.candidates_for(str(fname), str(key)):
                 if rest.is_empty():
                     break
-                fields, ok = self.run_plan(rest, "msg", cand.plan)
+                fields, ok = self._run_candidate(rest, cand)
                 if ok.any():
                     hit = pl.concat([rest, fields], how="horizontal").filter(ok)
                     self._emit(result, cand.part, self._typed(hit, cand, raw=raw))
@@ -239,8 +280,62 @@ class Parser:
             if not rest.is_empty():
                 unparsed.append(self._unparsed_enveloped(rest))
 
+    def _exim_inner(self, rows: pl.DataFrame, result: BatchResult, *, raw: bool) -> pl.DataFrame:
+        """Exim's own timestamp and ``[n/m]`` split marker off the message (syslog-wrapped Exim).
+
+        Exim's timestamp carries the year: it replaces the syslog one. Split
+        parts of one long line (same host and pid, numbered from 1) are joined
+        into the first part; the others become ``continuation`` events.
+        """
+        fields, _ = self.run_plan(rows, "msg", self.exim_inner)
+        inner = rows.with_columns(fields.get_column("msg").alias("msg"))
+        stamp = fields.get_column("exim_timestamp")
+        if stamp.is_not_null().any():
+            naive = stamp.str.to_datetime("%Y-%m-%d %H:%M:%S%.f", time_unit="us", strict=False)
+            has = naive.is_not_null()
+            inner = inner.with_columns(
+                pl.when(has).then(naive).otherwise(pl.col("_local")).alias("_local"),
+                *(pl.when(has).then(None).otherwise(pl.col(c)).alias(c) for c in ("ts", "_month", "_day", "_tod_us")),
+            )
+        if raw:
+            inner = inner.with_columns(
+                fields.get_column(c).alias(f"env_{c}") for c in ("exim_timestamp", "split_part", "split_total")
+            )
+        part = fields.get_column("split_part").cast(pl.Int32, strict=False)
+        if part.is_null().all():
+            return inner
+        inner = inner.with_columns(part.alias("_part"))
+        split = inner.filter(pl.col("_part").is_not_null()).sort("host", "pid", "seq")
+        split = split.with_columns((pl.col("_part") == 1).cast(pl.Int32).cum_sum().over("host", "pid").alias("_joint"))
+        heads = (
+            split.filter(pl.col("_joint") > 0)
+            .group_by("host", "pid", "_joint", maintain_order=True)
+            .agg(pl.col("seq").first(), pl.col("msg").str.join(""))
+        )
+        joined = split.filter(pl.col("_part") == 1).drop("msg").join(heads.select("seq", "msg"), on="seq", how="left")
+        tails = split.filter((pl.col("_joint") > 0) & (pl.col("_part") > 1))
+        if not tails.is_empty():
+            self._emit(result, "continuation", tails.select(*BASE[:-1]).with_columns(kind=pl.lit("continuation")))
+        lone = split.filter(pl.col("_joint") == 0)  # parts whose first part is not in this batch
+        whole = inner.filter(pl.col("_part").is_null())
+        return pl.concat([whole, joined, lone], how="diagonal_relaxed").drop("_part", "_joint", strict=False)
+
+    def _run_candidate(self, rows: pl.DataFrame, cand: Candidate) -> tuple[pl.DataFrame, pl.Series]:
+        """Fields and matched mask of ``cand`` on ``rows``, with the family prefix rules."""
+        has_prefix = rows.get_column("_queue_id").is_not_null()
+        if cand.kind.prefix == "none":
+            return self.run_plan(rows, "msg", cand.plan)
+        fields, ok = self.run_plan(rows, "_body", cand.plan)
+        if "queue_id" not in fields.columns:
+            fields = fields.with_columns(rows.get_column("_queue_id").alias("queue_id"))
+        if cand.kind.prefix == "required":
+            ok = ok & has_prefix
+        return fields, ok
+
     def _typed(self, hit: pl.DataFrame, cand: Candidate, *, raw: bool = False) -> pl.DataFrame:
-        names = [n for n in cand.plan.all_fields() if n in hit.columns]
+        fields = cand.plan.all_fields()
+        names = [n for n in ("queue_id", *fields) if n in hit.columns and (n in fields or n == "queue_id")]
+        names = list(dict.fromkeys(names))
         if raw:
             envelope = [c for c in hit.columns if c.startswith("env_")]
             return hit.select(*BASE[:-1], pl.lit(cand.name).alias("kind"), *names, *envelope)
@@ -278,7 +373,12 @@ class Parser:
             pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("ts"),
             *[
                 pl.lit(None, dtype=dt).alias(c)
-                for c, dt in (("_month", pl.Int8), ("_day", pl.Int8), ("_tod_us", pl.Int64))
+                for c, dt in (
+                    ("_month", pl.Int8),
+                    ("_day", pl.Int8),
+                    ("_tod_us", pl.Int64),
+                    ("_local", pl.Datetime("us")),
+                )
             ],
             pl.lit(None, dtype=pl.String).alias("host"),
             pl.lit(None, dtype=pl.String).alias("program"),
@@ -337,10 +437,17 @@ def parse_line(line: str) -> LineResult:
     else:
         return out
     message = out.envelope_fields.get("msg", "")
-    daemon = daemon_of(out.envelope_fields["program"])
+    daemon = daemon_of(out.envelope_fields.get("program", "exim"))
     out.family = DAEMONS.get(daemon)
     if out.family is None:
         return out
+    if out.family == "exim":
+        inner = EXIM_INNER.parse_string(message, parse_all=True).as_dict()
+        message = inner.pop("msg")
+        out.envelope_fields.update(inner)
+        if int(inner.get("split_part", 1)) > 1:
+            out.kind = "continuation"
+            return out
     fam = FAMILIES[out.family]
     rest = _rest_after_prefix(fam, message)
     ranked = sorted(

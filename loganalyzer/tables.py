@@ -104,18 +104,24 @@ class Tables:
         return align(pl.concat(self._unparsed, how="diagonal_relaxed"), UNPARSED)
 
     @cached_property
+    def _session_index(self) -> pl.DataFrame:
+        from .sessions import build_session_lines
+
+        return build_session_lines(self.events).collect()
+
+    @cached_property
     def sessions(self) -> pl.LazyFrame:
         """One row per SMTP connection (see :data:`loganalyzer.schema.SESSIONS`)."""
         from .sessions import build_sessions
 
-        return build_sessions(self.events).collect().lazy()
+        return build_sessions(self.events, self._session_index.lazy()).collect().lazy()
 
     @cached_property
     def session_lines(self) -> pl.LazyFrame:
         """(seq, session_id, kind) of every line that belongs to a session."""
-        from .sessions import build_session_lines
-
-        return build_session_lines(self.events, self.sessions).collect().lazy()
+        ids = self.sessions.select("session_id")
+        index = self._session_index.lazy().select("seq", "session_id", "kind")
+        return index.join(ids, on="session_id", how="semi").collect().lazy()
 
     @cached_property
     def messages(self) -> pl.LazyFrame:

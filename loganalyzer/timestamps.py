@@ -32,8 +32,11 @@ MONTHS = {
     for i, m in enumerate(["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"], start=1)
 }
 UTC = "UTC"
-#: Columns carried by lines whose year is not known until their file ends.
-YEARLESS = ("_month", "_day", "_tod_us")
+#: Columns carried by lines whose UTC time is settled when their file ends:
+#: BSD month/day/time-of-day (the year is not known yet) and ``_local``, a
+#: complete local time (Exim) that still needs the ``--timezone``.
+YEARLESS = ("_month", "_day", "_tod_us", "_local")
+LOCAL_FORMAT = "%Y-%m-%d %H:%M:%S%.f"
 
 
 def local_timezone() -> str:
@@ -87,6 +90,17 @@ def yearless_columns(month: pl.Expr, day: pl.Expr, clock: pl.Expr) -> list[pl.Ex
         day.str.strip_chars(" ").cast(pl.Int8, strict=False).alias("_day"),
         clock_to_us(clock),
     ]
+
+
+def local_columns(text: pl.Expr, offset: pl.Expr | None = None) -> list[pl.Expr]:
+    """``YYYY-MM-DD HH:MM:SS[.mmm]`` (Exim): UTC now when an offset was logged, else ``_local``."""
+    naive = text.str.to_datetime(LOCAL_FORMAT, time_unit="us", strict=False)
+    if offset is None:
+        return [pl.lit(None, dtype=pl.Datetime("us", UTC)).alias("ts"), naive.alias("_local")]
+    zoned = pl.concat_str([text, pl.lit(" "), offset]).str.to_datetime(
+        LOCAL_FORMAT + " %z", time_unit="us", time_zone=UTC, strict=False
+    )
+    return [zoned.alias("ts"), pl.when(offset.is_null()).then(naive).alias("_local")]
 
 
 def iso_to_utc(text: pl.Expr) -> pl.Expr:

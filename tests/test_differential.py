@@ -14,10 +14,11 @@ from typing import Any
 
 import polars as pl
 import pytest
-from loganalyzer.grammars import envelopes, milters, postfix
+from loganalyzer.grammars import envelopes, exim, milters, postfix
 
 from loganalyzer import grammars
 from loganalyzer.parse import OTHER_PROGRAM, Parser, parse_line
+from loganalyzer.timestamps import YEARLESS
 
 from .conftest import sample_files
 from .corpus import corpus_dir, postfix_lines
@@ -31,7 +32,7 @@ def _bulk(parser: Parser, lines: list[str]) -> dict[int, tuple[str | None, dict[
     result = parser.parse_batch(frame, source="test", raw=True)
     out: dict[int, tuple[str | None, dict[str, Any]]] = {}
     for part in result.parts.values():
-        skip = {"seq", "line_no", "ts", "_month", "_day", "_tod_us", "host", "program", "daemon", "pid", "kind"}
+        skip = {"seq", "line_no", "ts", *YEARLESS, "host", "program", "daemon", "pid", "kind"}
         for row in part.iter_rows(named=True):
             fields = {k: v for k, v in row.items() if k not in skip and v is not None}
             out[row["seq"]] = (str(row["kind"]), fields)
@@ -76,10 +77,13 @@ def test_sample_logs(parser: Parser) -> None:
 
 def test_grammar_samples(parser: Parser) -> None:
     lines = [line for name in envelopes.SAMPLES for line in envelopes.SAMPLES[name]]
-    for module in (postfix, milters):
+    for module in (postfix, milters, exim):
         for family, messages in module.SAMPLES.items():
             daemon = next(d for d, f in grammars.DAEMONS.items() if f == family)
-            lines.extend(f"Mar  1 12:00:00 mx1 postfix/{daemon}[1]: {m}" for m in messages)
+            if family == "exim":
+                lines.extend(f"2024-03-01 12:00:00 {m}" for m in messages)
+            else:
+                lines.extend(f"Mar  1 12:00:00 mx1 postfix/{daemon}[1]: {m}" for m in messages)
     _compare(parser, lines)
 
 

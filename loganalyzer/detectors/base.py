@@ -59,6 +59,23 @@ class Context:
         return self.tables.events
 
     @cached_property
+    def source_ranges(self) -> pl.DataFrame:
+        """(first_seq, source, first_line) of every input: seq -> (source, line_no) by arithmetic.
+
+        Reading numbers lines consecutively, so line ``first_line + k`` of a source
+        has seq ``first_seq + k``; no join against the events is needed.
+        """
+        return pl.DataFrame(
+            {
+                "seq": [s.first_seq for s in self.tables.stats.sources],
+                "first_seq": [s.first_seq for s in self.tables.stats.sources],
+                "source": [s.path for s in self.tables.stats.sources],
+                "first_line": [s.first_line for s in self.tables.stats.sources],
+            },
+            schema={"seq": pl.Int64, "first_seq": pl.Int64, "source": pl.String, "first_line": pl.Int64},
+        )
+
+    @cached_property
     def clients(self) -> ClientMap:
         """Network, org, asn and group of every client address in the log."""
         pairs = (
@@ -218,8 +235,13 @@ def findings(frame: pl.LazyFrame, ctx: Context, detector: str) -> pl.LazyFrame:
     )
     seqs = frame.select("group", pl.col("evidence").alias("seq")).explode("seq").drop_nulls("seq").unique()
     where = (
-        seqs.join(ctx.events.select("seq", pl.col("source").cast(pl.String), "line_no"), on="seq", how="left")
-        .sort("seq")
+        seqs.sort("seq")
+        .join_asof(ctx.source_ranges.lazy(), on="seq", strategy="backward")
+        .select(
+            "group",
+            "source",
+            (pl.col("seq") - pl.col("first_seq") + pl.col("first_line")).alias("line_no"),
+        )
         .group_by("group", maintain_order=True)
         .agg(pl.struct("source", "line_no").alias("evidence"))
     )

@@ -27,16 +27,22 @@ def available(ctx: Context) -> str | None:
     return ctx.needs_smtp_server()
 
 
+def retry_gaps(attempts: pl.LazyFrame) -> pl.LazyFrame:
+    """Every 4xx followed by another attempt of its triplet: ``retry_seq``, ``retry_ts``,
+    ``retry_outcome`` and ``gap`` (seconds) added to the 4xx's own columns."""
+    following = [pl.col(c).shift(-1).over(TRIPLET).alias(f"retry_{c}") for c in ("seq", "ts", "outcome")]
+    return (
+        attempts.sort([*TRIPLET, "ts", "seq"])
+        .with_columns(following)
+        .filter((pl.col("outcome") == "temp") & pl.col("retry_ts").is_not_null())
+        .with_columns(seconds(pl.col("retry_ts") - pl.col("ts")).alias("gap"))
+    )
+
+
 def detect(ctx: Context) -> pl.LazyFrame:
     delay = ctx.greylist_delay
-    attempts = ctx.attempts.sort([*TRIPLET, "ts", "seq"]).with_columns(
-        pl.col("ts").shift(-1).over(TRIPLET).alias("next_ts"),
-        pl.col("seq").shift(-1).over(TRIPLET).alias("next_seq"),
-    )
-    gaps = attempts.filter((pl.col("outcome") == "temp") & pl.col("next_ts").is_not_null()).with_columns(
-        seconds(pl.col("next_ts") - pl.col("ts")).alias("gap")
-    )
-    rapid = gaps.filter(pl.col("gap") < delay)
+    attempts = ctx.attempts
+    rapid = retry_gaps(attempts).filter(pl.col("gap") < delay)
     per_triplet = (
         attempts.group_by(TRIPLET)
         .agg(
@@ -58,8 +64,8 @@ def detect(ctx: Context) -> pl.LazyFrame:
         pl.col("gap").median().alias("gap_median"),
         pl.col("gap").max().alias("gap_max"),
         pl.col("ts").min().alias("first_seen"),
-        pl.col("next_ts").max().alias("last_seen"),
-        pl.col("seq").append(pl.col("next_seq")).unique().alias("evidence"),
+        pl.col("retry_ts").max().alias("last_seen"),
+        pl.col("seq").append(pl.col("retry_seq")).unique().alias("evidence"),
     )
     explanation = pl.format(
         "{} retries came sooner than the {} s greylist delay after a 4xx (gaps min/median/max {}/{}/{} s) "

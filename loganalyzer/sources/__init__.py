@@ -7,7 +7,7 @@ batches of lines that keep their line numbers.
 
 from __future__ import annotations
 
-from .lines import BATCH_BYTES, LineBatch, split_lines
+from .lines import BATCH_BYTES, LineBatch, split_chunks, split_lines, to_batch
 from .paths import STDIN, Input, InputError, expand
 from .readers import Opened, open_input
 
@@ -20,5 +20,7 @@ __all__ = [
     "Opened",
     "expand",
     "open_input",
+    "split_chunks",
     "split_lines",
+    "to_batch",
 ]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-__all__ = ["BATCH_BYTES", "LineBatch", "split_lines"]
+__all__ = ["BATCH_BYTES", "LineBatch", "split_chunks", "split_lines", "to_batch"]
 
 #: Target size of one batch of lines (the parser's unit of work).
 BATCH_BYTES = 16 << 20
@@ -72,16 +72,15 @@ def _batch(data: bytes, first_line: int) -> LineBatch:
     return LineBatch(first_line, lines, max(found - literal, 0), len(data))
 
 
-def split_lines(
-    blocks: Iterator[bytes], *, batch_bytes: int = BATCH_BYTES, first_line: int = 1, whole_lines: bool = False
-) -> Iterator[LineBatch]:
-    """Yield line batches of about ``batch_bytes`` from a stream of byte blocks.
+def split_chunks(
+    blocks: Iterator[bytes], *, batch_bytes: int = BATCH_BYTES, whole_lines: bool = False
+) -> Iterator[bytes]:
+    """Cut a stream of byte blocks into chunks of about ``batch_bytes`` ending at a newline.
 
-    Lines are numbered from ``first_line``. With ``whole_lines`` a final line
-    that lacks its newline is not yielded (its writer may not be done with it).
+    With ``whole_lines`` a final line that lacks its newline is held back (its
+    writer may not be done with it).
     """
     pending = bytearray()
-    line = first_line
     for block in blocks:
         pending += block
         while len(pending) >= batch_bytes:
@@ -92,11 +91,25 @@ def split_lines(
                     break  # keep reading until it ends
             data = bytes(pending[: cut + 1])
             del pending[: cut + 1]
-            batch = _batch(data, line)
-            line += len(batch.lines)
-            yield batch
+            yield data
     if whole_lines:
         cut = pending.rfind(b"\n")
         del pending[cut + 1 :]
     if pending:
-        yield _batch(bytes(pending), line)
+        yield bytes(pending)
+
+
+def to_batch(data: bytes, first_line: int = 1) -> LineBatch:
+    """The lines of one chunk (see :func:`split_chunks`), numbered from ``first_line``."""
+    return _batch(data, first_line)
+
+
+def split_lines(
+    blocks: Iterator[bytes], *, batch_bytes: int = BATCH_BYTES, first_line: int = 1, whole_lines: bool = False
+) -> Iterator[LineBatch]:
+    """Yield line batches of about ``batch_bytes`` from a stream of byte blocks, numbered from ``first_line``."""
+    line = first_line
+    for data in split_chunks(blocks, batch_bytes=batch_bytes, whole_lines=whole_lines):
+        batch = _batch(data, line)
+        line += len(batch.lines)
+        yield batch
