@@ -18,8 +18,11 @@ import typer
 
 from .detectors import UnknownDetectorError
 from .networks import NetworkError
+from .nightly import ReportError
+from .report.mail import DeliveryError
 from .settings import Settings, SettingsError, load_config
 from .sources import InputError
+from .state import StateError
 
 __all__ = ["app", "main"]
 
@@ -63,7 +66,16 @@ def _guard(debug: bool, body: Callable[[], T]) -> T:
         return body()
     except typer.Exit:
         raise
-    except (InputError, SettingsError, UsageError, UnknownDetectorError, NetworkError) as exc:
+    except (
+        InputError,
+        SettingsError,
+        UsageError,
+        UnknownDetectorError,
+        NetworkError,
+        StateError,
+        ReportError,
+        DeliveryError,
+    ) as exc:
         if debug:
             traceback.print_exc()
         raise _fail(f"error: {exc}") from None
@@ -319,6 +331,92 @@ def show(
             typer.echo(f"# {row['detector']} ({row['severity']}): {row['explanation']}")
             for source, line_no, text in evidence_lines(row["evidence"]):
                 typer.echo(f"{source}:{line_no}: {text}")
+
+    _guard(debug, body)
+
+
+StateDir = Annotated[
+    Path | None,
+    typer.Option(help="State and history directory (default /var/lib/loganalyzer, else ~/.local/state/loganalyzer)."),
+]
+Since = Annotated[
+    str | None, typer.Option(help="Report from then on, without state: 24h, 7d, yesterday, 2024-04-16, ...")
+]
+Until = Annotated[str | None, typer.Option(help="Report up to then, without state (default: now).")]
+
+
+@app.command()
+def report(
+    paths: Paths = None,
+    state_dir: StateDir = None,
+    since: Since = None,
+    until: Until = None,
+    fmt: Annotated[str, typer.Option("--format", help="text, markdown or html.")] = "text",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write the report to this file.")] = None,
+    mail_to: Annotated[
+        list[str] | None, typer.Option("--mail-to", help="Mail the report (text + HTML) to ADDR (repeatable).")
+    ] = None,
+    mail_from: Annotated[str | None, typer.Option(help="Sender address (default loganalyzer@<hostname>).")] = None,
+    smtp_host: Annotated[str, typer.Option(help="Mail server to hand the report to, host[:port].")] = "localhost:25",
+    top: Annotated[int, typer.Option(help="Networks in the top list with sparklines.")] = 10,
+    fail_on: Annotated[
+        str | None, typer.Option(help="Exit 1 when these detectors (comma-separated, or any) find something.")
+    ] = None,
+    detector: DetectorIds = None,
+    group_by: GroupBy = None,
+    ipv4_prefix: Ipv4Prefix = None,
+    ipv6_prefix: Ipv6Prefix = None,
+    greylist_delay: GreylistDelay = None,
+    retry_window: RetryWindow = None,
+    plaintext_window: PlaintextWindow = None,
+    local_domain: LocalDomain = None,
+    no_dns: NoDns = False,
+    dns_server: DnsServer = None,
+    asn_db: AsnDb = None,
+    evidence: Evidence = None,
+    year: Year = None,
+    timezone: Timezone = None,
+    jobs: Jobs = None,
+    config: Config = None,
+    debug: Debug = False,
+) -> None:
+    """Report what the logs gained since the last run (for cron), or an ad-hoc --since/--until window.
+
+    With no PATH, follows /var/log/mail.log. The state advances only after the report was
+    written and delivered; exit 2 when another run holds the lock or delivery failed.
+    """
+    from datetime import UTC, datetime
+
+    from .nightly import Output, parse_when, run, run_window
+    from .report.mail import MailOptions, default_sender, parse_smtp_host
+
+    def body() -> None:
+        if top < 1:
+            raise UsageError("--top must be at least 1")
+        failing = _fail_on(fail_on)
+        settings = _detect_settings(
+            config, year=year, timezone=timezone, jobs=jobs, group_by=group_by, ipv4_prefix=ipv4_prefix,
+            ipv6_prefix=ipv6_prefix, greylist_delay=greylist_delay, retry_window=retry_window,
+            plaintext_window=plaintext_window, local_domain=local_domain, no_dns=no_dns, dns_server=dns_server,
+            asn_db=asn_db, evidence=evidence,
+        )  # fmt: skip
+        mail = None
+        if mail_to:
+            host, port = parse_smtp_host(smtp_host)
+            mail = MailOptions(tuple(mail_to), mail_from or default_sender(), host, port)
+        out = Output(fmt, output, mail, lambda text: typer.echo(text, nl=False))
+        logs = paths or [DEFAULT_LOG]
+        if since or until:
+            if state_dir is not None:
+                raise UsageError("--since/--until report a window without state; leave out --state-dir")
+            now = datetime.now(UTC)
+            start = parse_when(since, now=now, tz=settings.timezone) if since else None
+            end = parse_when(until, now=now, tz=settings.timezone) if until else None
+            outcome = run_window(logs, settings, since=start, until=end, output=out, detectors=detector)
+        else:
+            outcome = run(logs, settings, state_dir=state_dir, output=out, detectors=detector, top=top)
+        if set(outcome.report.result.detection.findings["detector"].to_list()) & failing:
+            raise typer.Exit(1)
 
     _guard(debug, body)
 

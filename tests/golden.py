@@ -56,3 +56,23 @@ def check(path: Path, frame: pl.DataFrame, *, update: bool) -> None:
             f"  golden: {want[first] if first < len(want) else '<none>'}\n"
             "run pytest --update-golden if the change is intended"
         )
+
+
+def check_text(path: Path, text: str, *, update: bool) -> None:
+    """Compare a rendered report with its golden text file (or write it when updating)."""
+    if update or not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        if not update:
+            raise AssertionError(f"{path} did not exist; written now - check it and commit it")
+        return
+    expected = path.read_text(encoding="utf-8")
+    if text != expected:
+        got, want = text.splitlines(), expected.splitlines()
+        first = next((i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b), min(len(got), len(want)))
+        raise AssertionError(
+            f"{path.name} differs from golden at line {first + 1}\n"
+            f"  now:    {got[first] if first < len(got) else '<none>'}\n"
+            f"  golden: {want[first] if first < len(want) else '<none>'}\n"
+            "run pytest --update-golden if the change is intended"
+        )

@@ -24,6 +24,7 @@ CASES = {
     "latin1": "postfix/latin1.log",
     "rotated": "postfix/rotated/mail.log",
     **{f"scenario-{p.stem}": f"postfix/scenarios/{p.name}" for p in (SAMPLES / "postfix" / "scenarios").glob("*.log")},
+    **{p.stem: f"postfix/nights/{p.name}" for p in (SAMPLES / "postfix" / "nights").glob("*.log")},  # issue 6
 }
 SETTINGS = Settings(timezone="Europe/Berlin", year=2025, jobs=2)
 ORDER = {"events": "seq", "sessions": "session_id", "messages": "message_key", "unparsed": "seq"}
