@@ -1,11 +1,40 @@
 """loganalyzer: name the sending networks that break SMTP's rules.
 
-The public API (see ``__all__``): :func:`read` logs into :class:`Tables` of
-polars LazyFrames, :func:`scan` them with the detectors, :func:`load` tables
-written earlier, and :func:`evidence_lines` for the raw lines behind a finding.
-Every option lives in one frozen :class:`Settings`.
+The public API (see ``__all__``), one frozen :class:`Settings` for every option:
+
+- :func:`read` logs into :class:`Tables` of polars LazyFrames (events, sessions,
+  messages, unparsed; :func:`to_arrow` gives one as an Arrow table), or
+  :func:`load` tables written earlier by ``loganalyzer parse -o DIR``;
+- :func:`detect` runs all or some of the :data:`DETECTORS` and returns the
+  findings as a DataFrame; :func:`scan` also returns what reading was like
+  (a :class:`ScanResult`, what ``loganalyzer scan`` prints);
+- :func:`evidence` (a DataFrame) or :func:`evidence_lines` (an iterator) fetch
+  the raw log lines behind a finding;
+- :func:`attempts`, :func:`retries`, :func:`greylist_delay` and :func:`sessions`
+  give the frames the detectors read, per sending network, to slice and plot.
+
+Every function that reads logs takes a path (or several) or tables already read:
+
+>>> import loganalyzer as la
+>>> import polars as pl
+>>> settings = la.Settings(timezone="UTC", year=2024, dns=False)
+>>> tables = la.read("samples/postfix/scenarios/rapid-retry.log", settings)
+>>> findings = la.detect(tables, settings)
+>>> findings.select("detector", "network", "org", "count").rows()
+[('rapid-retry', '198.18.10.0/24', 'bulkmailer.example', 3), ('rapid-retry', '2001:db8:7::/48', None, 3)]
+>>> for source, line_no, text in la.evidence_lines(findings.row(0, named=True)["evidence"][:1]):
+...     print(f"{source}:{line_no}: {text[:40]}")
+samples/postfix/scenarios/rapid-retry.log:3: Apr 15 08:00:02 mx1 postfix/smtpd[2101]:
+>>> la.retries(tables, settings).filter(pl.col("gap") < la.greylist_delay(tables, settings)).height
+6
+>>> sorted(la.DETECTORS)[:3]
+['data-after-reject', 'lb-retry-reset', 'plaintext-fallback']
+>>> result = la.scan(tables, settings)
+>>> result.summary.sessions, result.detection.unavailable
+(12, [])
 """
 
+from .api import Source, attempts, detect, evidence, greylist_delay, load, retries, sessions, to_arrow
 from .detectors import DETECTORS
 from .evidence import evidence_lines
 from .reading import read
@@ -13,9 +42,21 @@ from .scan import ScanResult, scan
 from .settings import Settings
 from .tables import Tables
 
-__all__ = ["DETECTORS", "ScanResult", "Settings", "Tables", "evidence_lines", "load", "read", "scan"]
-
-
-def load(directory: str) -> Tables:
-    """Tables written by ``loganalyzer parse -o DIR`` (or :meth:`Tables.write`)."""
-    return Tables.load(directory)
+__all__ = [
+    "DETECTORS",
+    "ScanResult",
+    "Settings",
+    "Source",
+    "Tables",
+    "attempts",
+    "detect",
+    "evidence",
+    "evidence_lines",
+    "greylist_delay",
+    "load",
+    "read",
+    "retries",
+    "scan",
+    "sessions",
+    "to_arrow",
+]
