@@ -80,11 +80,13 @@ RFC5424 = seq(
 #: Exim's own log files: ``YYYY-MM-DD HH:MM:SS[.mmm][ ±hhmm][ [pid]] MSG`` (log.c): no host,
 #: no program; the time is local unless ``log_timezone`` adds the offset.
 EXIM_TIMESTAMP = r"[0-9]{4}-[01][0-9]-[0-3][0-9] [0-2][0-9]:[0-5][0-9]:[0-6][0-9](?:\.[0-9]{3})?"
+#: Written so that the next character always says which part follows (a *one-pass* pattern,
+#: which the regex engine captures from several times faster than an ambiguous one).
 EXIM = seq(
     field("local_time", EXIM_TIMESTAMP),
-    opt(lit(" "), field("tz_offset", r"[+-][0-9]{4}")),
-    opt(lit(" ["), field("pid", r"[0-9]+"), lit("]")),
     lit(" "),
+    opt(field("tz_offset", r"[+-][0-9]{4}"), lit(" ")),
+    opt(lit("["), field("pid", r"[0-9]+"), lit("] ")),
     text("msg"),
 ).set_name("exim")
 #: Syslog files written with an ISO date and a space (rsyslog ``%timegenerated:::date-rfc3339%``

@@ -108,10 +108,69 @@ def postfix_lines(root: Path) -> list[CorpusLine]:
     return unique
 
 
-def fail2ban_expectations(root: Path) -> list[CorpusLine]:
-    """fail2ban's postfix lines with their failJSON (host = the client IP it extracts)."""
+def fail2ban_expectations(root: Path, mta: str = "postfix") -> list[CorpusLine]:
+    """fail2ban's lines of one MTA with their failJSON (host = the client IP it extracts)."""
     out = []
-    for i, case in enumerate(_jsonl(root / "postfix" / "fail2ban-postfix.expect.jsonl"), start=1):
-        fail = case.get("failJSON") or {}
-        out.append(CorpusLine("fail2ban-postfix.expect.jsonl", i, case["line"], expect=fail))
+    names = (
+        ["fail2ban-postfix.expect.jsonl"]
+        if mta == "postfix"
+        else sorted(p.name for p in (root / "exim").glob("fail2ban-exim*.expect.jsonl"))
+    )
+    for name in names:
+        for i, case in enumerate(_jsonl(root / mta / name), start=1):
+            fail = case.get("failJSON") or {}
+            out.append(CorpusLine(name, i, case["line"], expect=fail))
     return out
+
+
+#: What Exim's test harness (``test/runtest``) leaves in its logs and the corpus's ``demunged``
+#: file did not replace: its port constants (``PORT_D`` is the daemon's port, 1225, and so on) and
+#: the ``p`` it writes before a pid in ``Ci=p1234`` and ``pid p1234:``. Putting the harness's
+#: own values back gives the line Exim wrote; the errno it masks as ``dd``/``EEE`` has no known
+#: value and is left alone (the grammar accepts the mask).
+_RUNTEST_PORTS = {"N": "1223", "S": "1224", "D": "1225", "D2": "1226", "D3": "1227", "D4": "1228"}
+_RUNTEST_PORT = re.compile(r"(?<=\]:)PORT_(N|S|D[234]?)\b")
+_RUNTEST_PID = re.compile(r"(?<=\bCi=)p(?=[0-9])|(?<=\bpid )p(?=[0-9])")
+_SYSLOG_MONTHS = {"Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"}
+
+
+def _demunge_runtest(line: str) -> str:
+    line = _RUNTEST_PORT.sub(lambda m: _RUNTEST_PORTS[m.group(1)], line)
+    return _RUNTEST_PID.sub("", line)
+
+
+def exim_lines(root: Path) -> list[CorpusLine]:
+    """Every distinct Exim corpus line as a full log line.
+
+    The ``.log`` files are read whole (the test suite's ``demunged`` variant, with the harness's
+    remaining placeholders put back, see :func:`_demunge_runtest`); the jsonl files give their
+    ``line``. As for Postfix, sshguard's message-only fragments (no timestamp, no envelope) are
+    left out: they are not log lines.
+    """
+    out: list[CorpusLine] = []
+    base = root / "exim"
+    for name in (
+        "fail2ban-exim.log",
+        "fail2ban-exim-spam.log",
+        "exim-testsuite-mainlog.demunged.log",
+        "exim-exporter-test-mainlog.log",
+        "exim-exporter-test-rejectlog.log",
+        "exim-exporter-test-paniclog.log",
+        "crowdsec-hub-exim.log",
+    ):
+        for i, line in enumerate((base / name).read_text(encoding="utf-8").splitlines(), start=1):
+            if line.strip():
+                out.append(CorpusLine(name, i, _demunge_runtest(line) if "testsuite" in name else line))
+    for i, case in enumerate(_jsonl(base / "logstash-patterns-exim-spec.jsonl"), start=1):
+        out.append(CorpusLine("logstash-patterns-exim-spec.jsonl", i, case["line"]))
+    for i, case in enumerate(_jsonl(base / "sshguard-parser-tests.jsonl"), start=1):
+        line = case["line"]
+        if line[:1].isdigit() or line[:3] in _SYSLOG_MONTHS:
+            out.append(CorpusLine("sshguard-parser-tests.jsonl", i, line))
+    seen: set[str] = set()
+    unique = []
+    for c in out:
+        if c.line not in seen:
+            seen.add(c.line)
+            unique.append(c)
+    return unique
