@@ -218,6 +218,9 @@ _FIELDS = (
     _c("details", STR, "rest of the line after the fields a grammar models (Exim)"),
     _c("duration", STR, "Exim: connection or message duration as logged (D=, e.g. 1m2s)"),
     _c("dkim_bits", I32, "Exim: DKIM key bits (b=)"),
+    _c("tls_peer_dn", STR, "Exim: subject of the peer's certificate (DN=, cert= of an SSL verify error)"),
+    _c("spf_domain", STR, "Exim: domain an SPF check used (Authentication-Results smtp.mailfrom/smtp.helo)"),
+    _c("scanner", CAT, "Exim: content scanner of a malware or spam acl condition (clamd, spamd, ...)"),
     _c("version", STR, "MTA version (master daemon started)"),
     _c("config", STR, "configuration directory"),
     _c("signal", I32, "signal number"),
@@ -262,14 +265,22 @@ REJECT = pa.struct(
 
 SESSIONS = Table(
     "sessions",
-    "one row per SMTP connection: smtpd by host+pid between connect and disconnect, postscreen by ip:port",
+    "one row per SMTP connection: smtpd by host+pid between connect and disconnect, postscreen by ip:port, "
+    "Exim by the best key its log has (see correlation)",
     (
         _c("session_id", I64, "identifier, unique in one read"),
         _c("host", CAT, "host that logged the session"),
         _c("program", CAT, "syslog tag of the server process"),
-        _c("daemon", CAT, "smtpd or postscreen"),
-        _c("pid", I32, "server process id"),
-        _c("correlation", CAT, "how lines were tied together: pid (smtpd) or ip-port (postscreen)"),
+        _c("daemon", CAT, "smtpd, postscreen or exim"),
+        _c("pid", I32, "server process id (Exim: the process forked for the connection, not the daemon)"),
+        _c(
+            "correlation",
+            CAT,
+            "how lines were tied together: pid (smtpd) or ip-port (postscreen); Exim: exim-ci (Ci=, "
+            "+connection_id), exim-pid (process id: +pid or syslog; the daemon's `SMTP connection from` line is "
+            "paired with the next process of that client), exim-ip-port (+incoming_port), exim-ip-time (client "
+            "address, lines less than a minute apart)",
+        ),
         _c("client_name", STR, "client hostname as logged"),
         _c("client_ip", STR, "client IP address"),
         _c("client_port", I32, "client port when logged"),
@@ -281,21 +292,39 @@ SESSIONS = Table(
         _c("source", CAT, "file of the first line"),
         _c("line_no", I64, "line number of the first line"),
         _c("lines", I32, "lines in the session"),
-        _c("partial", BOOL, "the session was cut by the start or end of the log, or by pid reuse"),
-        _c("partial_reason", CAT, "log-start, log-end or pid-reuse"),
-        _c("starttls", PAIR, "STARTTLS attempts (ok/total) from the statistics"),
-        _c("tls", CAT, "TLS outcome: established, failed, or none (no STARTTLS seen)"),
-        _c("tls_protocol", CAT, "negotiated TLS protocol (TLS loglevel >= 1)"),
-        _c("tls_cipher", CAT, "negotiated cipher (TLS loglevel >= 1)"),
+        _c(
+            "partial",
+            BOOL,
+            "the session was cut by the start or end of the log, or by pid reuse, or its start and end are "
+            "inferred (an Exim session with no connection line of its own: +smtp_connection off)",
+        ),
+        _c("partial_reason", CAT, "log-start, log-end, pid-reuse or inferred"),
+        _c("starttls", PAIR, "STARTTLS attempts (ok/total) from the statistics (Postfix only)"),
+        _c(
+            "tls",
+            CAT,
+            "TLS outcome: established, failed, or none (no STARTTLS seen); Exim: P=esmtps or X= established, "
+            "TLS error failed, a P=esmtp arrival none",
+        ),
+        _c("tls_protocol", CAT, "negotiated TLS protocol (TLS loglevel >= 1; Exim X=)"),
+        _c("tls_cipher", CAT, "negotiated cipher (TLS loglevel >= 1; Exim X=)"),
         _c("tls_error", CAT, "first TLS failure reason in the session"),
-        *(_c(f"cmd_{c}", PAIR, f"{c} commands: ok/total from the disconnect statistics") for c in COMMANDS),
-        _c("rejects", pa.list_(REJECT), "reject lines of the session"),
-        _c("reject_4xx", I32, "temporary rejections"),
+        *(
+            _c(
+                f"cmd_{c}",
+                PAIR,
+                f"{c} commands: ok/total from the disconnect statistics; Exim has none: rcpt, data and unknown "
+                "are counted from the lines that show an outcome (lower bounds), the others are null",
+            )
+            for c in COMMANDS
+        ),
+        _c("rejects", pa.list_(REJECT), "reject lines of the session (Exim logs no reply code of its own)"),
+        _c("reject_4xx", I32, "temporary rejections (Exim: temporarily rejected)"),
         _c("reject_5xx", I32, "permanent rejections"),
-        _c("queue_ids", pa.list_(STR), "queue ids assigned in the session"),
-        _c("end_reason", CAT, "lost connection, timeout or too many errors, when logged"),
+        _c("queue_ids", pa.list_(STR), "queue ids assigned in the session (Exim: ids of its <= and after-DATA lines)"),
+        _c("end_reason", CAT, "lost connection, timeout or too many errors, when logged (Exim: also closed by EOF)"),
         _c("end_stage", CAT, "stage of that abnormal end"),
-        _c("pipelining_stage", CAT, "stage after which improper pipelining was logged"),
+        _c("pipelining_stage", CAT, "stage after which improper pipelining was logged (Exim: a sync error)"),
         _c("pipelining_input", STR, "pending input logged with improper pipelining"),
         _c("sasl_failures", I32, "failed SASL authentications"),
         _c("screen_results", pa.list_(STR), "postscreen verdicts and violations"),
@@ -318,30 +347,41 @@ DELIVERY = pa.struct(
 
 MESSAGES = Table(
     "messages",
-    "one row per queue-id lifecycle (a queue id reused after `removed` starts a new one)",
+    "one row per queue-id lifecycle (a queue id reused after `removed` starts a new one; Exim: a message id "
+    "up to `Completed`)",
     (
-        _c("message_key", STR, "host/queue_id/lifecycle: unique in one read"),
+        _c("message_key", STR, "host/queue_id/lifecycle: unique in one read (host `-` for Exim's own log files)"),
         _c("host", CAT, "host"),
-        _c("queue_id", STR, "queue id"),
+        _c("queue_id", STR, "queue id (Exim: message id)"),
         _c("first_seen", TS, "first line"),
         _c("last_seen", TS, "last line"),
         _c("first_seq", I64, "seq of the first line"),
-        _c("session_id", I64, "smtpd session that received it, when in the log"),
-        _c("client_name", STR, "client hostname (smtpd client= line)"),
+        _c("session_id", I64, "SMTP session that received it, when in the log"),
+        _c("client_name", STR, "client hostname (smtpd client= line, Exim <= H=)"),
         _c("client_ip", STR, "client IP address"),
         _c("sasl_username", STR, "SASL login that submitted it"),
-        _c("origin", CAT, "smtp (smtpd client=), local (pickup) or notification (bounce)"),
-        _c("sender", STR, "envelope sender (qmgr from=)"),
+        _c(
+            "origin",
+            CAT,
+            "smtp (smtpd client=, Exim <= from a host), local (pickup, Exim local <=) or notification (bounce, "
+            "Exim <= <> R=)",
+        ),
+        _c("sender", STR, "envelope sender (qmgr from=, Exim <=)"),
         _c("size", I64, "size in bytes"),
-        _c("nrcpt", I32, "recipients"),
+        _c("nrcpt", I32, "recipients (Exim does not log it)"),
         _c("message_id", STR, "Message-ID header"),
-        _c("deliveries", pa.list_(DELIVERY), "every delivery attempt, per recipient"),
+        _c(
+            "deliveries",
+            pa.list_(DELIVERY),
+            "every delivery attempt, per recipient (Exim => -> >> sent, == deferred, ** bounced; relay host[ip] or "
+            "the transport of a local delivery; delay since the <=)",
+        ),
         _c("delivered", I32, "recipients with status sent"),
         _c("deferred", I32, "deferred delivery attempts"),
         _c("bounced", I32, "recipients with status bounced"),
-        _c("rejected", BOOL, "rejected by a milter or content check"),
-        _c("removed", BOOL, "qmgr or postsuper removed it"),
-        _c("expired", BOOL, "returned to sender as expired"),
+        _c("rejected", BOOL, "rejected by a milter or content check (Exim: refused after DATA, or a fake reject)"),
+        _c("removed", BOOL, "qmgr or postsuper removed it (Exim: Completed, or removed by a user)"),
+        _c("expired", BOOL, "returned to sender as expired (Exim: ** retry timeout exceeded)"),
     ),
 )
 

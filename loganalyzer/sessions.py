@@ -16,22 +16,45 @@ them ``[ip]:port``: its sessions are the lines of one (host, ip, port) from one
 
 **Messages.** Lines with the same (host, queue id) are one message; a ``removed``
 line ends a lifecycle, so a queue id reused later starts a new message.
+
+**Exim** lines go into the same tables, correlated by :mod:`.exim_sessions`
+(Exim has no smtpd-like process per line to key on); each function here adds
+the Exim rows to the Postfix ones.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
+from . import exim_sessions
+from .exim_sessions import delivery_status
 from .schema import COMMANDS, MESSAGES, SESSIONS
 from .tables import align
 
-__all__ = ["build_messages", "build_session_lines", "build_sessions", "reply_class", "with_command_pairs"]
+__all__ = [
+    "REFUSED_ACTIONS",
+    "build_messages",
+    "build_session_lines",
+    "build_sessions",
+    "delivery_status",
+    "reply_class",
+    "with_command_pairs",
+]
+
+#: ``action`` of a line that refused a client's command: Postfix's and Exim's words.
+REFUSED_ACTIONS = ["reject", "milter-reject", *exim_sessions.REFUSED]
 
 
-def reply_class(code: pl.Expr, dsn: pl.Expr) -> pl.Expr:
-    """4 or 5 (temporary or permanent) from a reply code, else from the DSN's class digit."""
+def reply_class(code: pl.Expr, dsn: pl.Expr, action: pl.Expr | None = None) -> pl.Expr:
+    """4 or 5 (temporary or permanent) from a reply code, else from the DSN's class digit.
+
+    With ``action``, an Exim refusal (which logs no code) is classed by its
+    wording: ``temporarily rejected`` is a 4xx, ``rejected`` a 5xx.
+    """
     from_dsn = dsn.cast(pl.String).str.slice(0, 1).cast(pl.Int16, strict=False)
-    return pl.coalesce(code.cast(pl.Int16) // 100, from_dsn)
+    if action is None:
+        return pl.coalesce(code.cast(pl.Int16) // 100, from_dsn)
+    return pl.coalesce(code.cast(pl.Int16) // 100, from_dsn, exim_sessions.refusal_class(action))
 
 
 #: Postfix writes the statistics in its command-table order: one pass reads them all.
@@ -75,54 +98,94 @@ def build_session_lines(events: pl.LazyFrame) -> pl.LazyFrame:
     opens a segment; a segment's lines up to its ``disconnect`` form a session
     whose id is the ``seq`` of its first line. Columns ``correlation``,
     ``segment`` and ``last_segment`` say how the session was cut.
+
+    Lines are sorted by (key, seq) once; everything else is a running sum or a
+    fill over that order (a value taken where a key or segment starts and
+    carried forward), with no grouping: the index costs about one sort.
     """
     parts = []
     for daemon, (keys, correlation) in _CORRELATION.items():
-        is_connect = (pl.col("kind") == "connect").cast(pl.Int32)
-        is_disconnect = (pl.col("kind") == "disconnect").cast(pl.Int32)
-        seg = [*keys, "segment"]
         part = (
             events.filter(pl.col("daemon") == daemon)
             .select("seq", "ts", "kind", "source", "line_no", *keys)
             .filter(pl.all_horizontal(pl.col(k).is_not_null() for k in keys))
             .sort([*keys, "seq"])
-            .with_columns(segment=is_connect.cum_sum().over(keys))
-            .with_columns(
-                closed_before=is_disconnect.cum_sum().over(seg) - is_disconnect,
-                last_segment=pl.col("segment").max().over(keys),
-                session_id=pl.col("seq").min().over(seg),
-            )
-            .filter(pl.col("closed_before") == 0)
-            .select(
+        )
+        parts.append(
+            _segments(part, keys).select(
                 "seq", "ts", "kind", "source", "line_no", "session_id", "segment", "last_segment",
                 pl.lit(daemon).alias("daemon"), pl.lit(correlation).alias("correlation"),
             )
         )  # fmt: skip
-        parts.append(part)
+    parts.append(exim_sessions.build_session_lines(events))
     return pl.concat(parts, how="vertical").sort("seq")
+
+
+def _segments(lines: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
+    """Cut lines sorted by (keys, seq) into sessions; see :func:`build_session_lines`."""
+    connect = (pl.col("kind") == "connect").cast(pl.Int32)
+    disconnect = (pl.col("kind") == "disconnect").cast(pl.Int32)
+    new_key = pl.any_horizontal(pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys)
+    at_key_start = pl.col("_new_key")
+    at_start = at_key_start | (connect == 1)
+    return (
+        lines.with_columns(new_key.alias("_new_key"), connect.cum_sum().alias("_c"), disconnect.cum_sum().alias("_d"))
+        .with_columns(
+            # connects of this key so far: segment 0 is what came before the first connect
+            (pl.col("_c") - pl.when(at_key_start).then(pl.col("_c") - connect).forward_fill()).alias("segment"),
+            pl.when(at_start).then(pl.col("seq")).forward_fill().alias("session_id"),
+            # disconnects of this segment before this line
+            (pl.col("_d") - disconnect - pl.when(at_start).then(pl.col("_d") - disconnect).forward_fill()).alias(
+                "_closed_before"
+            ),
+        )
+        .with_columns(
+            pl.when(pl.col("_new_key").shift(-1, fill_value=True))
+            .then(pl.col("segment"))
+            .backward_fill()
+            .alias("last_segment")
+        )
+        .filter(pl.col("_closed_before") == 0)
+    )
 
 
 def _first(expr: pl.Expr) -> pl.Expr:
     return expr.drop_nulls().first()
 
 
-def _per_session(events: pl.LazyFrame, lines: pl.LazyFrame, kinds: list[str], columns: list[str],
-                 aggregates: list[pl.Expr]) -> pl.LazyFrame:  # fmt: skip
-    """Aggregate ``columns`` of the ``kinds`` lines of each session."""
-    rows = events.filter(pl.col("kind").is_in(kinds)).select("seq", *[c for c in columns if c != "seq"])
-    joined = rows.join(lines.select("seq", "session_id"), on="seq", how="inner").sort("seq")
-    return joined.group_by("session_id").agg(aggregates)  # rows keep seq order within each session
+#: Kinds whose lines name the client (and, in postscreen, its verdicts).
+_WHO = ["connect", "disconnect", "client", "reject", "access", "sasl-failure", "session-error", "improper-pipelining",
+        "tls-accept-error", "tls-established", "pregreet", "dnsbl-rank", "hangup", "screen-pass", "screen-list",
+        "screen-violation", "data-without-rcpt"]  # fmt: skip
+#: The event columns sessions are made of.
+_ATTRIBUTES = ["program", "host", "pid", "client_name", "client_ip", "client_port", "helo", "screen_result", "action",
+               "stage", "reply_code", "dsn", "sender", "recipient", "reason", "queue_id", "command_stats",
+               "end_reason", "tls_protocol", "tls_cipher", "tls_error"]  # fmt: skip
+_CARRIERS = sorted({*_WHO, "tls-library-problem"})
+#: The kinds and event columns messages are made of.
+_MESSAGE_CARRIERS = ["client", "queued", "pickup", "expired", "message-id", "delivery", "reject", "content-check"]
+_MESSAGE_ATTRIBUTES = ["daemon", "action", "client_name", "client_ip", "sasl_username", "sender", "size", "nrcpt",
+                       "message_id", "recipient", "orig_to", "relay", "status", "dsn", "delay", "reason"]  # fmt: skip
 
 
 def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
     """One row per SMTP connection (schema :data:`~loganalyzer.schema.SESSIONS`).
 
-    ``lines`` is :func:`build_session_lines` of the same events. Each attribute
-    comes from the few kinds of line that carry it, joined by seq, so no wide
-    frame of mostly-null columns is ever built.
+    ``lines`` is :func:`build_session_lines` of the same events. The attribute
+    columns of the kinds that carry them are joined to the index once, by seq,
+    and every attribute is then one aggregate of a single ``group_by``: each
+    reads the lines of its own kinds, in seq order.
     """
+    exim = lines.filter(pl.col("daemon") == "exim")
+    lines = lines.filter(pl.col("daemon") != "exim")
     kind = pl.col("kind")
-    frame = lines.group_by("session_id").agg(
+    carriers = events.filter(kind.is_in(_CARRIERS)).select("seq", *_ATTRIBUTES)
+    rows = lines.join(carriers, on="seq", how="left", maintain_order="left")
+    who = kind.is_in(_WHO)
+    refused = pl.col("action").cast(pl.String).is_in(["reject", "milter-reject", "hangup"]) & (kind == "reject")
+    rcls = reply_class(pl.col("reply_code"), pl.col("dsn"))
+    queued = kind.is_in(["client", "reject", "access"]) & (pl.col("queue_id") != "NOQUEUE")
+    frame = rows.group_by("session_id").agg(
         pl.col("daemon").first(),
         pl.col("correlation").first(),
         pl.col("segment").first(),
@@ -135,69 +198,37 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
         pl.len().cast(pl.Int32).alias("lines"),
         (kind == "connect").any().alias("_has_connect"),
         (kind == "disconnect").any().alias("_has_disconnect"),
+        (kind == "reject").any().alias("_has_reject"),
         (kind == "sasl-failure").sum().cast(pl.Int32).alias("sasl_failures"),
         (kind == "tls-established").any().alias("_tls_ok"),
         kind.is_in(["tls-accept-error", "tls-library-problem"]).any().alias("_tls_failed"),
-    )
-    who = _per_session(
-        events, lines, ["connect", "disconnect", "client", "reject", "access", "sasl-failure", "session-error",
-                        "improper-pipelining", "tls-accept-error", "tls-established", "pregreet", "dnsbl-rank",
-                        "hangup", "screen-pass", "screen-list", "screen-violation", "data-without-rcpt"],
-        ["host", "program", "pid", "client_name", "client_ip", "client_port", "helo", "screen_result", "kind"],
-        [
-            pl.col("host").first(), pl.col("program").first(), pl.col("pid").first(),
-            _first(pl.col("client_name")).alias("client_name"), _first(pl.col("client_ip")).alias("client_ip"),
-            _first(pl.col("client_port")).alias("client_port"), _first(pl.col("helo")).alias("helo"),
-            pl.coalesce(pl.col("screen_result").cast(pl.String), pl.col("kind").cast(pl.String))
-            .filter(~pl.col("kind").is_in(["connect", "disconnect", "reject"]))
-            .alias("_screen"),
-        ],
+        pl.col("host").filter(who).first(),
+        pl.col("program").filter(who).first(),
+        pl.col("pid").filter(who).first(),
+        *(_first(pl.col(c).filter(who)).alias(c) for c in ("client_name", "client_ip", "client_port", "helo")),
+        pl.coalesce(pl.col("screen_result").cast(pl.String), kind.cast(pl.String))
+        .filter(who & ~kind.is_in(["connect", "disconnect", "reject"]))
+        .alias("_screen"),
+        pl.struct(
+            "seq", pl.col("stage").cast(pl.String), "reply_code", pl.col("dsn").cast(pl.String), "sender",
+            "recipient", "reason",
+        ).filter(refused).alias("rejects"),
+        (refused & (rcls == 4)).sum().cast(pl.Int32).alias("reject_4xx"),
+        (refused & (rcls == 5)).sum().cast(pl.Int32).alias("reject_5xx"),
+        pl.col("queue_id").filter(queued).unique(maintain_order=True).alias("queue_ids"),
+        _first(pl.col("command_stats").filter(kind == "disconnect")).alias("command_stats"),
+        _first(pl.col("end_reason").filter(kind == "session-error")).alias("end_reason"),
+        _first(pl.col("stage").filter(kind == "session-error")).alias("end_stage"),
+        _first(pl.col("stage").filter(kind == "improper-pipelining")).alias("pipelining_stage"),
+        _first(pl.col("reason").filter(kind == "improper-pipelining")).alias("pipelining_input"),
+        _first(pl.col("tls_protocol").filter(kind == "tls-established")).alias("tls_protocol"),
+        _first(pl.col("tls_cipher").filter(kind == "tls-established")).alias("tls_cipher"),
+        _first(pl.col("tls_error").filter(kind == "tls-library-problem")).alias("tls_error"),
     )  # fmt: skip
-    refused = pl.col("action").cast(pl.String).is_in(["reject", "milter-reject", "hangup"])
-    rcls = reply_class(pl.col("reply_code"), pl.col("dsn"))
-    rejects = _per_session(
-        events, lines, ["reject"],
-        ["seq", "action", "stage", "reply_code", "dsn", "sender", "recipient", "reason"],
-        [
-            pl.struct(
-                "seq", pl.col("stage").cast(pl.String), "reply_code", pl.col("dsn").cast(pl.String), "sender",
-                "recipient", "reason",
-            ).filter(refused).alias("rejects"),
-            (refused & (rcls == 4)).sum().cast(pl.Int32).alias("reject_4xx"),
-            (refused & (rcls == 5)).sum().cast(pl.Int32).alias("reject_5xx"),
-        ],
-    )  # fmt: skip
-    queues = _per_session(
-        events, lines, ["client", "reject", "access"], ["queue_id"],
-        [pl.col("queue_id").filter(pl.col("queue_id") != "NOQUEUE").unique(maintain_order=True).alias("queue_ids")],
-    )  # fmt: skip
-    ends = _per_session(
-        events, lines, ["disconnect", "session-error", "improper-pipelining", "tls-established",
-                        "tls-library-problem"],
-        ["kind", "command_stats", "end_reason", "stage", "reason", "tls_protocol", "tls_cipher", "tls_error"],
-        [
-            _first(pl.col("command_stats").filter(kind == "disconnect")).alias("command_stats"),
-            _first(pl.col("end_reason").filter(kind == "session-error")).alias("end_reason"),
-            _first(pl.col("stage").filter(kind == "session-error")).alias("end_stage"),
-            _first(pl.col("stage").filter(kind == "improper-pipelining")).alias("pipelining_stage"),
-            _first(pl.col("reason").filter(kind == "improper-pipelining")).alias("pipelining_input"),
-            _first(pl.col("tls_protocol").filter(kind == "tls-established")).alias("tls_protocol"),
-            _first(pl.col("tls_cipher").filter(kind == "tls-established")).alias("tls_cipher"),
-            _first(pl.col("tls_error").filter(kind == "tls-library-problem")).alias("tls_error"),
-        ],
-    )  # fmt: skip
-    both = (
-        frame.join(who, on="session_id", how="left")
-        .join(rejects, on="session_id", how="left")
-        .join(queues, on="session_id", how="left")
-        .join(ends, on="session_id", how="left")
-        .with_columns(
-            pl.col("session_id").alias("first_seq"),
-            pl.when(pl.col("daemon") == "postscreen").then(pl.col("_screen")).alias("screen_results"),
-            pl.col("reject_4xx").fill_null(0),
-            pl.col("reject_5xx").fill_null(0),
-            pl.col("queue_ids").fill_null([]),
-        )
+    both = frame.with_columns(
+        pl.col("session_id").alias("first_seq"),
+        pl.when(pl.col("daemon") == "postscreen").then(pl.col("_screen")).alias("screen_results"),
+        pl.when(pl.col("_has_reject")).then(pl.col("rejects")).alias("rejects"),
     )
     # segment 0 has no connect: the log began inside it; keep it only if it names a client
     both = both.filter((pl.col("segment") > 0) | pl.col("client_ip").is_not_null())
@@ -226,26 +257,47 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
         .with_columns(pl.col("partial_reason").is_not_null().alias("partial"))
         .sort("session_id")
     )
-    return align(done, SESSIONS)
+    return pl.concat([align(done, SESSIONS), exim_sessions.build_sessions(events, exim)]).sort("session_id")
 
 
 def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame:
     """One row per queue-id lifecycle (schema :data:`~loganalyzer.schema.MESSAGES`).
 
-    A narrow (seq, host, queue_id, kind) index numbers the lifecycles (a
-    ``removed`` line ends one); each attribute then comes from the kinds that
-    carry it, joined by seq.
+    A narrow (seq, host, queue_id, kind) index, sorted by (host, queue id, seq),
+    numbers the lifecycles (a ``removed`` line ends one) with running sums and
+    fills, as :func:`build_session_lines` does; the attribute columns of the kinds
+    that carry them are then joined by seq once, and each attribute is one
+    aggregate of a single ``group_by``.
     """
     kind = pl.col("kind")
     removed = (kind == "removed").cast(pl.Int32)
+    new_key = pl.col("host").ne_missing(pl.col("host").shift(1)) | pl.col("queue_id").ne_missing(
+        pl.col("queue_id").shift(1)
+    )
     index = (
         events.filter(pl.col("queue_id").is_not_null() & (pl.col("queue_id") != "NOQUEUE"))
-        .select("seq", "ts", "host", "daemon", "kind", "queue_id")
+        .filter(~exim_sessions.is_exim(pl.col("daemon")))  # Exim message ids: exim_sessions.build_messages
+        .select("seq", "ts", "host", "kind", "queue_id")
         .sort("host", "queue_id", "seq")
-        .with_columns(lifecycle=removed.cum_sum().over("host", "queue_id") - removed)
-        .with_columns(pl.col("seq").min().over("host", "queue_id", "lifecycle").alias("first_seq"))
+        .with_columns(new_key.alias("_new_key"), removed.cum_sum().alias("_r"))
+        .with_columns(
+            # removed lines before this one, in this queue id: the lifecycle number
+            (pl.col("_r") - removed - pl.when(pl.col("_new_key")).then(pl.col("_r") - removed).forward_fill()).alias(
+                "lifecycle"
+            ),
+            pl.when(pl.col("_new_key") | (removed.shift(1) == 1)).then(pl.col("seq")).forward_fill().alias("first_seq"),
+        )
+        .select("seq", "ts", "host", "kind", "queue_id", "lifecycle", "first_seq")
     )
-    messages = index.group_by("first_seq").agg(
+    carriers = events.filter(kind.is_in(_MESSAGE_CARRIERS)).select("seq", *_MESSAGE_ATTRIBUTES)
+    rows = index.join(carriers, on="seq", how="left", maintain_order="left")  # still in seq order per lifecycle
+    status = pl.col("status").cast(pl.String)
+    delivery = kind == "delivery"
+    # a milter or content check refusing the message itself (smtpd rejects name a recipient, not the message)
+    refused = ((kind == "reject") & (pl.col("daemon") == "cleanup")) | (
+        (kind == "content-check") & (pl.col("action").cast(pl.String) == "reject")
+    )
+    messages = rows.group_by("first_seq").agg(
         pl.col("host").first(),
         pl.col("queue_id").first(),
         pl.col("lifecycle").first(),
@@ -255,45 +307,24 @@ def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame
         (kind == "pickup").any().alias("_local"),
         (kind == "removed").any().alias("removed"),
         (kind == "expired").any().alias("expired"),
-    )
-    link = index.select("seq", "first_seq")
-
-    def per_message(kinds: list[str], columns: list[str], aggregates: list[pl.Expr]) -> pl.LazyFrame:
-        rows = events.filter(kind.is_in(kinds)).select("seq", *columns)
-        return rows.join(link, on="seq", how="inner").sort("seq").group_by("first_seq").agg(aggregates)
-
-    origin = per_message(
-        ["client", "queued", "pickup", "expired", "message-id"],
-        ["kind", "client_name", "client_ip", "sasl_username", "sender", "size", "nrcpt", "message_id"],
-        [
-            _first(pl.col("client_name").filter(kind == "client")).alias("client_name"),
-            _first(pl.col("client_ip").filter(kind == "client")).alias("client_ip"),
-            _first(pl.col("sasl_username").filter(kind == "client")).alias("sasl_username"),
-            _first(pl.col("sender").filter(kind.is_in(["queued", "pickup", "expired"]))).alias("sender"),
-            _first(pl.col("size").filter(kind == "queued")).alias("size"),
-            _first(pl.col("nrcpt").filter(kind == "queued")).alias("nrcpt"),
-            _first(pl.col("message_id").filter(kind == "message-id")).alias("message_id"),
-        ],
-    )
-    status = pl.col("status").cast(pl.String)
-    deliveries = per_message(
-        ["delivery"],
-        ["ts", "recipient", "orig_to", "relay", "status", "dsn", "delay", "reason"],
-        [
-            pl.struct(
-                "seq", "ts", "recipient", "orig_to", "relay", status.alias("status"),
-                pl.col("dsn").cast(pl.String), "delay", "reason",
-            ).alias("deliveries"),
-            pl.col("recipient").filter(status == "sent").n_unique().cast(pl.Int32).alias("delivered"),
-            (status == "deferred").sum().cast(pl.Int32).alias("deferred"),
-            pl.col("recipient").filter(status == "bounced").n_unique().cast(pl.Int32).alias("bounced"),
-        ],
+        _first(pl.col("client_name").filter(kind == "client")).alias("client_name"),
+        _first(pl.col("client_ip").filter(kind == "client")).alias("client_ip"),
+        _first(pl.col("sasl_username").filter(kind == "client")).alias("sasl_username"),
+        _first(pl.col("sender").filter(kind.is_in(["queued", "pickup", "expired"]))).alias("sender"),
+        _first(pl.col("size").filter(kind == "queued")).alias("size"),
+        _first(pl.col("nrcpt").filter(kind == "queued")).alias("nrcpt"),
+        _first(pl.col("message_id").filter(kind == "message-id")).alias("message_id"),
+        delivery.any().alias("_has_delivery"),
+        pl.struct(
+            "seq", "ts", "recipient", "orig_to", "relay", status.alias("status"),
+            pl.col("dsn").cast(pl.String), "delay", "reason",
+        ).filter(delivery).alias("deliveries"),
+        pl.col("recipient").filter(delivery & (status == "sent")).n_unique().cast(pl.Int32).alias("delivered"),
+        (delivery & (status == "deferred")).sum().cast(pl.Int32).alias("deferred"),
+        pl.col("recipient").filter(delivery & (status == "bounced")).n_unique().cast(pl.Int32).alias("bounced"),
+        refused.any().alias("rejected"),
     )  # fmt: skip
-    # a milter or content check refusing the message itself (smtpd rejects name a recipient, not the message)
-    refused = ((kind == "reject") & (pl.col("daemon") == "cleanup")) | (
-        (kind == "content-check") & (pl.col("action").cast(pl.String) == "reject")
-    )
-    checks = per_message(["reject", "content-check"], ["kind", "daemon", "action"], [refused.any().alias("rejected")])
+    messages = messages.with_columns(pl.when(pl.col("_has_delivery")).then(pl.col("deliveries")).alias("deliveries"))
     links = (
         sessions.select("session_id", "host", "queue_ids")
         .explode("queue_ids")
@@ -317,10 +348,7 @@ def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame
     )
     host_str = pl.col("host").cast(pl.String)
     done = (
-        messages.join(origin, on="first_seq", how="left")
-        .join(deliveries, on="first_seq", how="left")
-        .join(checks, on="first_seq", how="left")
-        .join(links, on=["host", "queue_id"], how="left")
+        messages.join(links, on=["host", "queue_id"], how="left")
         .join(children, on=["host", "queue_id"], how="left")
         .with_columns(
             origin_kind.alias("origin"),
@@ -334,4 +362,4 @@ def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame
         )
         .sort("first_seq")
     )
-    return align(done, MESSAGES)
+    return pl.concat([align(done, MESSAGES), exim_sessions.build_messages(events, sessions)]).sort("first_seq")

@@ -25,6 +25,9 @@ CASES = {
     "rotated": "postfix/rotated/mail.log",
     **{f"scenario-{p.stem}": f"postfix/scenarios/{p.name}" for p in (SAMPLES / "postfix" / "scenarios").glob("*.log")},
     **{p.stem: f"postfix/nights/{p.name}" for p in (SAMPLES / "postfix" / "nights").glob("*.log")},  # issue 6
+    # issue 4: Exim's own mainlog format (one scenario syslog-wrapped), in the same tables
+    "exim-normal-day": "exim/normal-day.log",
+    **{f"exim-scenario-{p.stem}": f"exim/scenarios/{p.name}" for p in (SAMPLES / "exim" / "scenarios").glob("*.log")},
 }
 SETTINGS = Settings(timezone="Europe/Berlin", year=2025, jobs=2)
 ORDER = {"events": "seq", "sessions": "session_id", "messages": "message_key", "unparsed": "seq"}
@@ -43,7 +46,7 @@ def test_sample_tables(name: str, update_golden: bool, monkeypatch: pytest.Monke
 
 def test_golden_files_exist_for_every_sample() -> None:
     listed = {str(Path(p)) for p in CASES.values()}
-    for path in (SAMPLES / "postfix").rglob("*"):
+    for path in [*(SAMPLES / "postfix").rglob("*"), *(SAMPLES / "exim").rglob("*")]:
         if path.is_file() and path.parent.name != "rotated":
             assert str(path.relative_to(SAMPLES)) in listed, f"{path} has no golden test"
 

@@ -3,6 +3,8 @@
 :func:`run` builds the shared :class:`~.base.Context` once, asks each detector
 whether these logs can show its behaviour at all (``available``), runs the
 ones that can, and collects every finding in one frame, most severe first.
+A detector that runs but cannot see part of the log (an Exim log setting that
+is off, say) is listed with the unavailable ones too, saying what it misses.
 """
 
 from __future__ import annotations
@@ -81,6 +83,9 @@ def run(tables: Tables, settings: Settings, *, only: list[str] | None = None) ->
             continue
         frames.append(detector.detect(ctx))
         detection.ran.append(detector_id)
+        missing = detector.limits(ctx) if detector.limits else None
+        if missing:
+            detection.unavailable.append((detector_id, f"partly: {missing}"))
     if frames:
         order = {s: i for i, s in enumerate(SEVERITIES)}
         detection.findings = (

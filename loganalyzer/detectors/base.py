@@ -17,9 +17,10 @@ from functools import cached_property
 
 import polars as pl
 
+from ..exim_sessions import COPY_IDENTITY, is_exim, without_copies
 from ..networks import ClientMap
 from ..schema import FINDINGS
-from ..sessions import reply_class
+from ..sessions import REFUSED_ACTIONS, reply_class
 from ..settings import Settings
 from ..tables import Tables, align
 
@@ -37,6 +38,9 @@ class Detector:
     title: str
     available: Callable[[Context], str | None]
     detect: Callable[[Context], pl.LazyFrame]
+    #: What the detector cannot see in these logs although it runs (a log setting is off for part
+    #: of them); reported with the detections that could not run.
+    limits: Callable[[Context], str | None] | None = None
 
 
 def seconds(delta: pl.Expr) -> pl.Expr:
@@ -98,19 +102,28 @@ class Context:
         """Every RCPT outcome: (seq, ts, client, sender, recipient, outcome temp|perm|accepted).
 
         Rejections come from smtpd, postscreen and cleanup (milter) reject lines
-        that name a recipient; acceptances are the recipients of messages a
-        client handed over (smtpd ``client=`` lines), as the client addressed
-        them (``orig_to`` when the address was rewritten), unless a milter or
-        content check then rejected the message.
+        and Exim's ``rejected RCPT`` lines that name a recipient; acceptances are
+        the recipients of messages a client handed over (smtpd ``client=`` lines,
+        Exim ``<=`` from a host), as the client addressed them (``orig_to`` when
+        the address was rewritten), unless a milter or content check then
+        rejected the message.
         """
         events = self.events
         action = pl.col("action").cast(pl.String)
-        rejects = events.filter(
+        refused = events.filter(
             (pl.col("kind") == "reject")
-            & action.is_in(["reject", "milter-reject"])
+            & action.is_in(REFUSED_ACTIONS)
             & pl.col("recipient").is_not_null()
             & pl.col("client_ip").is_not_null()
-        ).select(
+            & (pl.col("stage").cast(pl.String).fill_null("") != "MAIL")  # a refused sender is no recipient
+        )
+        exim = is_exim(pl.col("daemon"))
+        columns = ["seq", "ts", "host", "pid", "daemon", "client_name", "reply_code", "dsn", *COPY_IDENTITY]
+        once = pl.concat(
+            [refused.filter(~exim).select(columns), without_copies(refused.filter(exim).select(columns))],
+            how="vertical_relaxed",
+        )
+        rejects = once.select(
             "seq",
             "ts",
             "host",
@@ -118,7 +131,7 @@ class Context:
             "client_name",
             pl.col("sender").str.to_lowercase(),
             pl.col("recipient").str.to_lowercase(),
-            pl.when(reply_class(pl.col("reply_code"), pl.col("dsn")) == 4)
+            pl.when(reply_class(pl.col("reply_code"), pl.col("dsn"), pl.col("action")) == 4)
             .then(pl.lit("temp"))
             .otherwise(pl.lit("perm"))
             .alias("outcome"),
@@ -198,9 +211,25 @@ class Context:
 
     def needs_smtp_server(self) -> str | None:
         """None when the log has SMTP server lines (RCPT outcomes); else why not."""
-        if self.has("connect", "client", "reject", "disconnect"):
+        if self.has("connect", "client", "reject", "disconnect", "arrival"):
             return None
-        return "no SMTP server lines (smtpd connect, client or reject) in these logs"
+        return "no SMTP server lines (smtpd connect, client or reject; Exim <= or rejected) in these logs"
+
+    @cached_property
+    def exim(self) -> bool:
+        """Whether (part of) the log was written by Exim."""
+        return bool(self.events.filter(is_exim(pl.col("daemon"))).select(pl.len()).collect().item())
+
+    def exim_lacks(self, kinds: list[str], selectors: list[str]) -> str | None:
+        """Why an Exim log cannot show something: the ``log_selector`` line that adds ``kinds``.
+
+        None when the log has no Exim lines, or has some of ``kinds`` (the
+        setting is on). Exim logs many useful lines only when asked, and a
+        default log says nothing about them being missing.
+        """
+        if not self.exim or self.has(*kinds):
+            return None
+        return "log_selector = " + " ".join(f"+{s}" for s in selectors)
 
     @cached_property
     def hosts(self) -> list[str]:

@@ -11,7 +11,13 @@ Postfix >= 3.0 shows the first part in its disconnect statistics (``rcpt=0/N
 data=0/1``: the "no valid recipients" reply itself is never logged); the second
 as ``improper command pipelining after DATA`` carrying header text, a run of
 ``unknown`` commands (each content line read as a command) or ``too many errors``.
-postscreen's dummy engine logs ``DATA without valid RCPT``.
+postscreen's dummy engine logs ``DATA without valid RCPT``. Exim shows the
+first part, with ``+smtp_protocol_error``, as ``SMTP protocol error in "DATA"
+... valid RCPT command must precede DATA`` (not when the client pipelined
+legitimately: then Exim only answers 503); the second as content read as
+commands (``SMTP syntax error ... unrecognized command`` with
+``+smtp_syntax_error``) and, always, ``SMTP call from ... dropped: too many
+syntax or protocol errors (last command was "<content>", C=...,DATA)``.
 
 Severity: high when content was pushed; medium for postscreen's dummy engine;
 low when only DATA was sent, which RFC 2920 pipelining allows (listed so the
@@ -28,10 +34,20 @@ ID = "data-after-reject"
 
 
 def available(ctx: Context) -> str | None:
-    if not ctx.has_command_stats and not ctx.has("data-without-rcpt"):
+    if not ctx.has_command_stats and not ctx.has("data-without-rcpt") and not ctx.exim:
         return (
             "no smtpd disconnect statistics (Postfix >= 3.0 logs `disconnect from ... rcpt=0/1 data=0/1`) "
             "and no postscreen `DATA without valid RCPT` lines in these logs"
+        )
+    return None
+
+
+def limits(ctx: Context) -> str | None:
+    selector = ctx.exim_lacks(["protocol-error"], ["smtp_protocol_error", "smtp_syntax_error"])
+    if selector:
+        return (
+            "Exim logs DATA sent after every RCPT was refused, and the content it then reads as commands, only "
+            f"with `{selector}`; without it only clients it drops for too many errors show"
         )
     return None
 
@@ -47,12 +63,14 @@ def detect(ctx: Context) -> pl.LazyFrame:
         | ((pl.col("end_reason") == "too many errors") & pl.col("end_stage").is_in(["DATA", "UNKNOWN", "BDAT"]))
     )
     screen = pl.col("screen_results").list.contains("data-without-rcpt")
-    smtpd = (pl.col("daemon") == "smtpd") & sent_data & all_refused & (pl.col("reject_5xx") >= 1)
-    hits = s.filter(smtpd | screen).with_columns(
-        pl.when(smtpd & pushed).then(pl.lit(2)).when(screen).then(pl.lit(1)).otherwise(pl.lit(0)).alias("level")
+    server = (pl.col("daemon") != "postscreen") & sent_data & all_refused & (pl.col("reject_5xx") >= 1)
+    hits = s.filter(server | screen).with_columns(
+        pl.when(server & pushed).then(pl.lit(2)).when(screen).then(pl.lit(1)).otherwise(pl.lit(0)).alias("level")
     )
+    shown = ["reject", "improper-pipelining", "session-error", "disconnect", "data-without-rcpt", "protocol-error",
+             "sync-error", "dropped"]  # fmt: skip
     lines = ctx.session_lines.join(hits.select("session_id"), on="session_id", how="semi").filter(
-        pl.col("kind").is_in(["reject", "improper-pipelining", "session-error", "disconnect", "data-without-rcpt"])
+        pl.col("kind").is_in(shown)
     )
     evidence = lines.group_by("session_id").agg(pl.col("seq").alias("seqs"))
     per_group = (
@@ -86,4 +104,4 @@ def detect(ctx: Context) -> pl.LazyFrame:
     return findings(per_group.with_columns(severity.alias("severity"), explanation.alias("explanation")), ctx, ID)
 
 
-DETECTOR = Detector(ID, "DATA after every RCPT was refused (content pushed anyway)", available, detect)
+DETECTOR = Detector(ID, "DATA after every RCPT was refused (content pushed anyway)", available, detect, limits)

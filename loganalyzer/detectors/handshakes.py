@@ -22,7 +22,7 @@ def failed_handshakes(ctx: Context) -> pl.LazyFrame:
     """Sessions whose TLS handshake failed, with ``reason`` and evidence ``seqs``."""
     events = ctx.events
     accept = events.filter(pl.col("kind") == "tls-accept-error").select("seq", pl.col("reason").alias("detail"))
-    lines = ctx.session_lines.filter(pl.col("kind").is_in(["tls-accept-error", "tls-library-problem"]))
+    lines = ctx.session_lines.filter(pl.col("kind").is_in(["tls-accept-error", "tls-library-problem", "tls-error"]))
     per_session = (
         lines.join(accept, on="seq", how="left")
         .group_by("session_id")

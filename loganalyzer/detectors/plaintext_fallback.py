@@ -7,9 +7,12 @@ an active attacker provokes, and what a sender with a broken TLS stack does all
 day. Postfix shows it without any TLS logging: a session with a failed
 handshake (``starttls=0/1``, an SSL_accept error), then, from the same sender
 within ``plaintext_window`` (default one hour), a session with no ``starttls``
-at all that completes a transaction. "The same sender" is the client's PTR
-organisation when it has one (pools spread over several networks), else its
-network: unrelated hosts that share a /24 are not confused.
+at all that completes a transaction. Exim shows it at its default settings: a
+``TLS error on connection`` line, then an arrival ``<=`` with ``P=esmtp`` (no
+``s``: no TLS). Both are sessions whose ``tls`` is ``failed``, then ``none``.
+"The same sender" is the client's PTR organisation when it has one (pools
+spread over several networks), else its network: unrelated hosts that share a
+/24 are not confused.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ ID = "plaintext-fallback"
 
 
 def available(ctx: Context) -> str | None:
-    if not ctx.has_command_stats:
+    if not ctx.has_command_stats and not ctx.exim:
         return (
             "no smtpd disconnect statistics in these logs: whether a later session tried STARTTLS cannot be told "
             "(Postfix >= 3.0 logs `starttls=` in `disconnect from` lines)"
@@ -34,9 +37,7 @@ def available(ctx: Context) -> str | None:
 
 def detect(ctx: Context) -> pl.LazyFrame:
     window = ctx.settings.plaintext_window
-    s = ctx.sessions.filter(pl.col("daemon") == "smtpd").with_columns(
-        pl.coalesce(pl.col("org"), pl.col("network")).alias("pool")
-    )
+    s = ctx.sessions.with_columns(pl.coalesce(pl.col("org"), pl.col("network")).alias("pool"))
     failed = s.filter(pl.col("tls") == "failed").select(
         "pool", "group", "client_ip", pl.col("session_id").alias("failed_id"), pl.col("end").alias("failed_at")
     )
@@ -46,12 +47,12 @@ def detect(ctx: Context) -> pl.LazyFrame:
         | (pl.col("cmd_bdat").struct.field("ok") >= 1)
     )
     plain = (
-        s.filter(pl.col("starttls").is_null() & pl.col("cmd_commands").is_not_null() & delivered)
+        s.filter((pl.col("tls") == "none") & delivered)
         .select("pool", pl.col("client_ip").alias("plain_ip"), pl.col("session_id").alias("plain_id"), "start")
-        .sort("start")
+        .sort("start", "plain_id")  # ties in time: the earlier session, whatever order polars made
     )
     pairs = (
-        failed.sort("failed_at")
+        failed.sort("failed_at", "failed_id")
         .join_asof(
             plain,
             left_on="failed_at",
@@ -64,7 +65,7 @@ def detect(ctx: Context) -> pl.LazyFrame:
         .filter(pl.col("plain_id").is_not_null())
         .with_columns(seconds(pl.col("start") - pl.col("failed_at")).alias("after"))
     )
-    wanted = ["tls-accept-error", "tls-library-problem", "client", "disconnect"]
+    wanted = ["tls-accept-error", "tls-library-problem", "client", "disconnect", "tls-error", "arrival"]
     lines = ctx.session_lines.filter(pl.col("kind").is_in(wanted))
     failed_lines = lines.join(pairs.select(pl.col("failed_id").alias("session_id")), on="session_id", how="semi")
     plain_lines = lines.join(pairs.select(pl.col("plain_id").alias("session_id")), on="session_id", how="semi")

@@ -27,12 +27,23 @@ def available(ctx: Context) -> str | None:
     return ctx.needs_smtp_server()
 
 
+def number_triplets(attempts: pl.LazyFrame) -> pl.LazyFrame:
+    """Attempts sorted by (network, sender, recipient, ts, seq) with ``triplet``, a number per triplet.
+
+    After one sort, "the next attempt of the same triplet" is a shift and a
+    comparison of integers, with no window grouping on three text columns.
+    """
+    new = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in TRIPLET)
+    return attempts.sort([*TRIPLET, "ts", "seq"]).with_columns(new.cast(pl.Int64).cum_sum().alias("triplet"))
+
+
 def retry_gaps(attempts: pl.LazyFrame) -> pl.LazyFrame:
     """Every 4xx followed by another attempt of its triplet: ``retry_seq``, ``retry_ts``,
-    ``retry_outcome`` and ``gap`` (seconds) added to the 4xx's own columns."""
-    following = [pl.col(c).shift(-1).over(TRIPLET).alias(f"retry_{c}") for c in ("seq", "ts", "outcome")]
+    ``retry_outcome`` and ``gap`` (seconds) added to the 4xx's own columns (and ``triplet``)."""
+    same_next = pl.col("triplet") == pl.col("triplet").shift(-1)
+    following = [pl.when(same_next).then(pl.col(c).shift(-1)).alias(f"retry_{c}") for c in ("seq", "ts", "outcome")]
     return (
-        attempts.sort([*TRIPLET, "ts", "seq"])
+        number_triplets(attempts)
         .with_columns(following)
         .filter((pl.col("outcome") == "temp") & pl.col("retry_ts").is_not_null())
         .with_columns(seconds(pl.col("retry_ts") - pl.col("ts")).alias("gap"))
@@ -41,25 +52,24 @@ def retry_gaps(attempts: pl.LazyFrame) -> pl.LazyFrame:
 
 def detect(ctx: Context) -> pl.LazyFrame:
     delay = ctx.greylist_delay
-    attempts = ctx.attempts
-    rapid = retry_gaps(attempts).filter(pl.col("gap") < delay)
+    attempts = number_triplets(ctx.attempts)
+    rapid = retry_gaps(ctx.attempts).filter(pl.col("gap") < delay)
     per_triplet = (
-        attempts.group_by(TRIPLET)
+        attempts.group_by("triplet")
         .agg(
             pl.col("ts").filter(pl.col("outcome") == "temp").min().alias("first_temp"),
             pl.col("ts").max().alias("last_ts"),
             (pl.col("outcome") == "accepted").any().alias("delivered"),
-            pl.col("group").first(),
         )
         .with_columns(
             (~pl.col("delivered") & (seconds(pl.col("last_ts") - pl.col("first_temp")) < delay)).alias("gave_up")
         )
     )
-    offenders = rapid.join(per_triplet.drop("group"), on=TRIPLET, how="left")
+    offenders = rapid.join(per_triplet, on="triplet", how="left")
     per_group = offenders.group_by("group").agg(
         pl.len().alias("count"),
-        pl.struct(TRIPLET).n_unique().alias("triplets"),
-        pl.struct(TRIPLET).filter(pl.col("gave_up")).n_unique().alias("gave_up"),
+        pl.col("triplet").n_unique().alias("triplets"),
+        pl.col("triplet").filter(pl.col("gave_up")).n_unique().alias("gave_up"),
         pl.col("gap").min().alias("gap_min"),
         pl.col("gap").median().alias("gap_median"),
         pl.col("gap").max().alias("gap_max"),

@@ -13,9 +13,9 @@ from __future__ import annotations
 import polars as pl
 
 from .base import Context, Detector, findings, seconds
+from .rapid_retry import number_triplets
 
 ID = "retry-after-permanent"
-TRIPLET = ["network", "sender", "recipient"]
 
 
 def available(ctx: Context) -> str | None:
@@ -25,14 +25,18 @@ def available(ctx: Context) -> str | None:
 def detect(ctx: Context) -> pl.LazyFrame:
     window = ctx.settings.retry_window
     perm = pl.col("outcome") == "perm"
-    # the most recent 5xx of the triplet strictly before each attempt
+    triplet = pl.col("triplet")
+    # the most recent 5xx strictly before each attempt, carried forward over the sorted attempts and
+    # kept where it belongs to the same triplet
+    perm_triplet = pl.when(perm).then(triplet).shift(1).forward_fill()
     before = [
-        pl.when(perm).then(pl.col(c)).otherwise(None).shift(1).forward_fill().over(TRIPLET).alias(f"perm_{c}")
+        pl.when(perm_triplet == triplet).then(pl.when(perm).then(pl.col(c)).shift(1).forward_fill()).alias(f"perm_{c}")
         for c in ("ts", "seq")
     ]
-    attempts = ctx.attempts.sort([*TRIPLET, "ts", "seq"]).with_columns(before)
+    attempts = number_triplets(ctx.attempts).with_columns(before)
     retries = attempts.filter(pl.col("perm_ts").is_not_null() & (seconds(pl.col("ts") - pl.col("perm_ts")) <= window))
-    per_triplet = retries.group_by([*TRIPLET, "group"]).agg(
+    per_triplet = retries.group_by("triplet").agg(
+        pl.col("group").first(),
         pl.len().alias("retries"),
         pl.col("perm_seq").unique().alias("perm_seqs"),
         pl.col("seq").alias("retry_seqs"),

@@ -18,8 +18,8 @@ ID = "tls-no-shared-cipher"
 
 
 def available(ctx: Context) -> str | None:
-    if not ctx.has("connect", "disconnect"):
-        return "no SMTP server sessions (smtpd connect/disconnect lines) in these logs"
+    if not ctx.has("connect", "disconnect") and not ctx.exim:  # Exim always logs its TLS errors
+        return "no SMTP server sessions (smtpd connect/disconnect lines, or Exim lines) in these logs"
     return None
 
 

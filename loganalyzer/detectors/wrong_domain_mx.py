@@ -7,8 +7,10 @@ no MX record at all and the sender used its A record -- legal "implicit MX"
 (RFC 5321 section 5.1), but the mail lands on a server that does not accept it;
 a null MX (RFC 7505) or an MX pointing elsewhere means the sender ignored DNS.
 
-Local domains are the recipient domains of local/virtual/lmtp/pipe deliveries
-in the log plus ``--local-domain``. Parents and siblings stop at the registrable
+Local domains are the recipient domains of local deliveries in the log
+(Postfix local/virtual/lmtp/pipe; Exim ``=>`` through a transport to no remote
+host, where the domain may be only in the ``<original>`` address) plus
+``--local-domain``. Parents and siblings stop at the registrable
 domain (``example.org``, never ``org``). With DNS, each such domain's MX is
 looked up once (``--no-dns`` turns that off; unreachable DNS falls back to the
 log-only rule and adds a note).
@@ -20,6 +22,7 @@ import polars as pl
 
 from ..dns import MxChecker
 from ..networks import org_of
+from ..sessions import delivery_status
 from .base import Context, Detector, findings
 
 ID = "wrong-domain-mx"
@@ -28,13 +31,15 @@ LOCAL_DAEMONS = ["local", "virtual", "lmtp", "pipe"]
 
 def local_domains(ctx: Context) -> list[str]:
     """Domains this server delivers for: from the log, plus the configured ones."""
+    here = pl.col("daemon").cast(pl.String).is_in(LOCAL_DAEMONS) | (
+        pl.col("transport").is_not_null() & pl.col("relay_ip").is_null()
+    )
+    domain = pl.coalesce(pl.col(c).str.extract(r"@([^@>]+)$", 1) for c in ("recipient", "orig_to"))
     seen = (
         ctx.events.filter(
-            (pl.col("kind") == "delivery")
-            & pl.col("daemon").cast(pl.String).is_in(LOCAL_DAEMONS)
-            & (pl.col("status").cast(pl.String) == "sent")
+            (pl.col("kind") == "delivery") & here & (delivery_status(pl.col("status"), pl.col("action")) == "sent")
         )
-        .select(pl.col("recipient").str.extract(r"@([^@>]+)$", 1).str.to_lowercase().alias("domain"))
+        .select(domain.str.to_lowercase().alias("domain"))
         .drop_nulls()
         .unique()
         .collect()

@@ -8,7 +8,7 @@ import polars as pl
 import pytest
 
 from loganalyzer.detectors import DETECTORS, UnknownDetectorError, run
-from loganalyzer.networks import NetworkError, network_of, org_of
+from loganalyzer.networks import ClientMap, NetworkError, network_of, org_of
 from loganalyzer.reading import read
 from loganalyzer.scan import scan
 from loganalyzer.settings import Settings
@@ -29,6 +29,21 @@ def test_networks_are_canonical_cidr() -> None:
     assert network_of("::ffff:192.0.2.9") == "192.0.2.0/24"
     assert network_of("198.51.100.7", v4=16) == "198.51.0.0/16"
     assert network_of("unknown") is None and network_of("") is None
+
+
+@pytest.mark.parametrize("v6", [32, 33, 48, 56, 64, 128])
+def test_bulk_client_map_agrees_with_network_of(v6: int) -> None:
+    ips = ["198.51.100.7", "2001:db8:2::25", "2001:DB8:2:0:1::9", "2001:db8::1", "::ffff:198.51.100.7",
+           "[2001:db8:3::1]", "2001:db8:2:ffff::1", "fe80::1%eth0", "garbage", "2001:db8:4:5:6:7:8:9",
+           "2001:db8:2:1:2:3:4:5:6:7", "2001:db8:2:zzzz::1", "2001:db8:2::1::2", "999.1.2.3"]  # fmt: skip
+    names = ["a.mail.example.com", "unknown", "[192.0.2.1]", "198.51.100.7", "example.co.uk", "x.y.example.co.uk",
+             None, "2001:db8::1", "co.uk", "MX1.Example.ORG.", "localhost", None, None, None]  # fmt: skip
+    settings = Settings(timezone="UTC", dns=False, ipv6_prefix=v6)
+    frame = ClientMap.build(pl.DataFrame({"client_ip": ips, "client_name": names}), settings).frame
+    got = dict(zip(frame["client_ip"], zip(frame["network"], frame["org"], strict=True), strict=True))
+    for ip, name in zip(ips, names, strict=True):
+        want = (network_of(ip, v6=v6), org_of(name))
+        assert got[ip] == want, (ip, name)
 
 
 def test_ptr_organisation_uses_the_public_suffix_list() -> None:

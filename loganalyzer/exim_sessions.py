@@ -1,0 +1,632 @@
+"""Exim lines to SMTP sessions and message lifecycles (pure LazyFrame queries).
+
+Exim writes the same ``sessions`` and ``messages`` rows as Postfix, with the
+same columns, so that the detectors read both alike. What differs is how the
+lines of one connection are found: Postfix names its smtpd process on every
+line, Exim by default names nothing that ties a rejection, a TLS error and an
+arrival to one connection (``log-formats.md`` section 0). The key each session
+was built with is its ``correlation``, the best the log offers, per line:
+
+* ``exim-ci`` -- ``Ci=`` (``log_selector = +connection_id``): one id per connection.
+* ``exim-pid`` -- the process id (``+pid``, or any syslog-wrapped Exim, whose tag
+  carries it). The daemon forks one process per connection and that process
+  writes every line of it, the ``<=`` of each message received included, so
+  the lines of one pid are one connection, until a line that ends it, or a
+  line naming another client (the pid was reused). The ``SMTP connection from``
+  line (``+smtp_connection``) is the exception: the daemon writes it before it
+  forks, with its own pid. It is paired, first come first served, with the
+  next session of the same client address (and port) that begins after it.
+* ``exim-ip-port`` -- the client address and source port (``+incoming_port``).
+* ``exim-ip-time`` -- the client address alone: lines of one address form one
+  session while they follow each other within :data:`IP_TIME_GAP` seconds.
+
+Whatever the key, a connection ends where Exim says it ended: ``closed by
+QUIT|EOF``, ``lost``, a timeout, ``dropped``, a synchronisation error, a
+refused or rejected connection; only ``no MAIL in SMTP connection`` (written
+as the process exits) may follow. After ``TLS error on connection`` Exim
+answers nothing but QUIT, so only a closing line may follow it; without a
+connection key a TLS error also starts a new session unless it comes right
+after the ``SMTP connection from`` line: STARTTLS is the first thing a
+connection does, and a sender that retries in plaintext must not look like
+the connection that failed.
+
+Sessions whose first and last lines are not Exim's connection lines are
+``partial``: ``inferred`` when they have no connection line at all (Exim ran
+without ``+smtp_connection``: start and end are those of the first and last
+line that names the client), ``log-start``/``log-end`` when one of the two is
+missing.
+
+**Messages** are the lines of one message id on one host, up to ``Completed``
+(or ``removed by``): the ``<=`` gives client, sender, size and Message-ID;
+``=>``/``->``/``>>`` deliveries are ``sent``, ``==`` ``deferred`` and ``**``
+``bounced``, Postfix's words.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .grammars import DAEMONS
+from .schema import MESSAGES, SESSIONS
+from .tables import align
+
+__all__ = [
+    "COPY_IDENTITY",
+    "EXIM_DAEMONS",
+    "IP_PORT_GAP",
+    "IP_TIME_GAP",
+    "PROCESS_GAP",
+    "REFUSED",
+    "REJECT_LOG_KINDS",
+    "SESSION_KINDS",
+    "build_messages",
+    "build_session_lines",
+    "build_sessions",
+    "delivery_status",
+    "is_exim",
+    "refusal_class",
+    "without_copies",
+]
+
+#: Daemon names (last component of the syslog tag) of Exim lines.
+EXIM_DAEMONS = sorted(d for d, family in DAEMONS.items() if family == "exim")
+
+#: Seconds of silence after which a client address starts a new session (``exim-ip-time``).
+#: Within one connection the lines that name the client come back to back: EHLO, MAIL and
+#: RCPT rejections, a TLS error, the ``<=`` at the end of DATA; a minute of silence from one
+#: address is far more often a new connection (a retry, another message) than a slow client.
+#: A long DATA transfer can separate a RCPT rejection from its arrival; bots that reconnect
+#: within the minute are merged. Both are the price of having no connection key.
+IP_TIME_GAP = 60
+#: ... with the source port known (``exim-ip-port``): a port is reused by the same address only
+#: after thousands of other connections; ten minutes outlast Exim's 5-minute smtp_receive_timeout.
+IP_PORT_GAP = 600
+#: ... with a process or connection id: only pid reuse ends a session this way.
+PROCESS_GAP = 3600
+
+#: Kinds of Exim lines that name the client of an SMTP connection (lines without a client
+#: address, such as local ``U=user`` submissions, are never part of a session).
+SESSION_KINDS = [
+    "connect", "disconnect", "session-error", "reject", "arrival", "tls-error", "protocol-error", "sync-error",
+    "dropped", "no-mail", "incomplete-transaction", "sasl-failure", "sender-verify-fail", "acl-warning",
+    "vrfy-failed", "auth-ignored", "etrn", "hostname-mismatch", "no-ptr",
+]  # fmt: skip
+#: Lines after which the connection is over (``reject``/``dropped`` lines count when they end it).
+_CLOSING = ["disconnect", "session-error", "dropped", "sync-error"]
+
+#: ``action`` of an Exim line that refused the client something.
+REFUSED = ["rejected", "temporarily rejected", "refused", "temporarily refused", "dropped"]
+#: Stages Exim writes for a refusal at end of data (the DATA command itself was accepted).
+_AFTER_DATA = ["after DATA", "after DATA PRDR"]
+#: SMTP verbs a stage or a last command is named by; anything else is ``UNKNOWN``, as in Postfix.
+_VERB = (
+    r"(?i)^\s*(HELO|EHLO|MAIL|RCPT|DATA|BDAT|RSET|NOOP|VRFY|EXPN|ETRN|QUIT|AUTH|STARTTLS|HELP|ATRN|XCLIENT)"
+    r"(?:[ :]|$)"
+)
+#: A mail header line (``Subject: ...``): message content, when Exim reads it as a command.
+_HEADER = r"^[A-Za-z][A-Za-z0-9-]*: "
+#: Protocol labels of ``<=`` (smtp_in.c): the ``s`` after ``(e)smtp`` and the 4.99 ``ssmtp`` forms mean TLS.
+_TLS_PROTOCOLS = ["smtps", "esmtps", "esmtpsa", "ssmtp", "essmtp", "essmtpa"]
+_PLAIN_PROTOCOLS = ["smtp", "esmtp", "esmtpa"]
+
+
+def is_exim(daemon: pl.Expr) -> pl.Expr:
+    """Whether a line was written by Exim (never null)."""
+    return daemon.cast(pl.String).is_in(EXIM_DAEMONS).fill_null(False)
+
+
+def refusal_class(action: pl.Expr, stage: pl.Expr | None = None) -> pl.Expr:
+    """4 or 5 for an Exim refusal, which logs no reply code of its own; else null.
+
+    ``temporarily rejected``/``refused`` is a 4xx (greylisting, rate limits), the
+    other refusals a 5xx -- except the daemon's ``Connection from .. refused``
+    (stage ``Connection``, daemon.c), which answers ``421`` (too many connections).
+    """
+    text = action.cast(pl.String)
+    temporary = text.str.starts_with("temporarily ")
+    if stage is not None:
+        temporary = temporary | (stage.cast(pl.String) == "Connection").fill_null(False)
+    return pl.when(text.is_in(REFUSED)).then(pl.when(temporary).then(4).otherwise(5)).cast(pl.Int16)
+
+
+def delivery_status(status: pl.Expr, action: pl.Expr) -> pl.Expr:
+    """The delivery status in Postfix's words, for any delivery line.
+
+    Exim says what happened with the line's flag: ``=>``, ``->`` and ``>>``
+    (cutthrough) are ``sent``, ``==`` is ``deferred``, ``**`` is ``bounced``;
+    a Postfix line keeps its ``status=``.
+    """
+    flag = action.cast(pl.String)
+    return (
+        pl.when(flag.is_in(["=>", "->", ">>"]))
+        .then(pl.lit("sent"))
+        .when(flag == "==")
+        .then(pl.lit("deferred"))
+        .when(flag == "**")
+        .then(pl.lit("bounced"))
+        .otherwise(status.cast(pl.String))
+    )
+
+
+def _verb(command: pl.Expr) -> pl.Expr:
+    """The SMTP verb a command starts with, ``UNKNOWN`` for anything else (null stays null)."""
+    verb = command.str.extract(_VERB, 1).str.to_uppercase()
+    return pl.when(command.is_not_null()).then(verb.fill_null("UNKNOWN"))
+
+
+# --- session index ------------------------------------------------------------------------
+
+
+def _roles() -> list[pl.Expr]:
+    """Per line: does it open, close, end (``no MAIL``) or doom (TLS error) its connection."""
+    kind = pl.col("kind").cast(pl.String)
+    stage = pl.col("stage").cast(pl.String).fill_null("")
+    action = pl.col("action").cast(pl.String).fill_null("")
+    # the daemon refusing a connection before any process served it: opens and closes at once
+    daemon_refusal = (kind == "reject") & (stage == "Connection")
+    connection_refused = (kind == "reject") & ((stage.str.to_lowercase() == "connection") | (action == "dropped"))
+    return [
+        ((kind == "connect") | daemon_refusal).alias("_open"),
+        (kind.is_in(_CLOSING) | connection_refused).alias("_close"),
+        (kind == "no-mail").alias("_tail"),
+        (kind == "tls-error").alias("_doom"),
+        ((kind == "connect") | daemon_refusal).alias("_daemon"),
+    ]
+
+
+def _cut(rows: pl.LazyFrame, keys: list[str], *, gap: int, doom_starts: bool, client_changes: bool) -> pl.LazyFrame:
+    """``_session`` (provisional id) for rows of one correlation: see the module doc for the rules."""
+    rows = rows.sort([*keys, "ts", "seq"])
+    first = pl.int_range(pl.len()) == 0
+    new_key = first | pl.any_horizontal(pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys)
+
+    def prev(c: str) -> pl.Expr:
+        return pl.col(c).shift(1).fill_null(False)
+
+    gap_seconds = (pl.col("ts") - pl.col("ts").shift(1)).dt.total_seconds()
+    new = (
+        new_key
+        | pl.col("_open")
+        | prev("_tail")
+        | (prev("_close") & ~pl.col("_tail"))
+        | (prev("_doom") & ~(pl.col("_close") | pl.col("_tail")))
+        | (gap_seconds > gap).fill_null(False)
+    )
+    if doom_starts:
+        new = new | (pl.col("_doom") & ~prev("_open"))
+    if client_changes:
+        new = new | (pl.col("client_ip") != pl.col("client_ip").shift(1)).fill_null(False)
+    return rows.with_columns(new.cum_sum().alias("_segment")).with_columns(
+        pl.col("seq").min().over("_segment").alias("_session")
+    )
+
+
+def _pair_connects(connects: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame:
+    """(seq, _session) of the daemon's connection lines, paired with the sessions of their processes.
+
+    Per (host, client address, port), the k-th session that had a connection
+    line before it takes the k-th such line, first come first served: with
+    ``c_i`` connection lines before the i-th session, the lines taken after i
+    sessions are ``i + min(0, min_{j<=i}(c_j - j))``, and the i-th session takes
+    one when that count grew. A session that began before the log did takes
+    none; a connection line left over (its process wrote nothing yet) keeps no
+    session.
+    """
+    key = ["host", "client_ip", "client_port"]
+    starts = sessions.group_by("_session").agg(
+        pl.col("seq").min().alias("seq"),
+        *(pl.col(k).drop_nulls().first() for k in key),
+    )
+    both = pl.concat(
+        [
+            connects.select(*key, "seq", pl.lit(True).alias("_c"), pl.lit(None, dtype=pl.Int64).alias("_session")),
+            starts.select(*key, "seq", pl.lit(False).alias("_c"), "_session"),
+        ],
+        how="vertical_relaxed",
+    ).sort([*key, "seq"])
+    c = pl.col("_c").cast(pl.Int64)
+    both = both.with_columns(
+        c.cum_sum().over(key).alias("_c_before"),
+        (1 - c).cum_sum().over(key).alias("_s_rank"),
+    )
+    taken = (
+        both.filter(~pl.col("_c"))
+        .with_columns(
+            (
+                pl.col("_s_rank")
+                + pl.min_horizontal(pl.lit(0), (pl.col("_c_before") - pl.col("_s_rank")).cum_min().over(key))
+            ).alias("_rank")
+        )
+        .filter(pl.col("_rank") > pl.col("_rank").shift(1, fill_value=0).over(key))
+        .select(*key, "_rank", "_session")
+    )
+    lines = both.filter(pl.col("_c")).select(*key, "seq", pl.col("_c_before").alias("_rank"))
+    return lines.join(taken, on=[*key, "_rank"], how="left", nulls_equal=True).select("seq", "_session")
+
+
+#: Kinds of lines Exim writes to its reject log as well as its main log.
+REJECT_LOG_KINDS = ["reject", "sender-verify-fail", "recipient-verify-fail"]
+#: What makes two such lines the same event, besides host, pid and time.
+COPY_IDENTITY = ["kind", "client_ip", "client_port", "stage", "action", "sender", "recipient", "reason", "details"]
+
+
+def without_copies(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """Exim lines minus copies of an earlier rejection: same host, pid, time and :data:`COPY_IDENTITY`.
+
+    Exim writes a rejection to its main and its reject log; both files read
+    together (``loganalyzer scan /var/log/exim4/``), or syslog with
+    ``syslog_duplication`` (the default), give every rejection twice, which
+    would look like a retry within the same second. Other lines pass as they are.
+    """
+    copied = pl.col("kind").cast(pl.String).is_in(REJECT_LOG_KINDS)
+    once = (
+        rows.filter(copied)
+        .sort("seq")
+        .unique(subset=["host", "pid", "ts", *COPY_IDENTITY], keep="first", maintain_order=True)
+    )
+    return pl.concat([rows.filter(~copied), once], how="vertical_relaxed")
+
+
+def build_session_lines(events: pl.LazyFrame) -> pl.LazyFrame:
+    """The session index of Exim lines: the columns of :func:`loganalyzer.sessions.build_session_lines`.
+
+    ``segment``/``last_segment`` (Postfix's connect counting) are null; the
+    session id is the seq of its first line.
+    """
+    kind = pl.col("kind").cast(pl.String)
+    rows = (
+        without_copies(
+            events.filter(is_exim(pl.col("daemon")) & kind.is_in(SESSION_KINDS) & pl.col("client_ip").is_not_null())
+            .select("seq", "ts", "source", "line_no", "host", "pid", "connection_id", *COPY_IDENTITY)
+        )
+        .drop("sender", "recipient", "reason", "details")
+        .with_columns(_roles())
+    )  # fmt: skip
+    # a host logs pids when any line its processes wrote (not the daemon) has one
+    pid_host = (pl.col("pid").is_not_null() & ~pl.col("_daemon")).any().over("host")
+    mode = (
+        pl.when(pl.col("connection_id").is_not_null())
+        .then(pl.lit("exim-ci"))
+        .when(pid_host & pl.col("pid").is_not_null() & ~pl.col("_daemon"))
+        .then(pl.lit("exim-pid"))
+        .when(pid_host & (kind == "connect"))
+        .then(pl.lit("pair"))
+        .when(pl.col("client_port").is_not_null())
+        .then(pl.lit("exim-ip-port"))
+        .otherwise(pl.lit("exim-ip-time"))
+    )
+    rows = rows.with_columns(mode.alias("correlation"))
+    on = pl.col("correlation")
+    ci = _cut(rows.filter(on == "exim-ci"), ["host", "connection_id"], gap=PROCESS_GAP, doom_starts=False,
+              client_changes=True)  # fmt: skip
+    pid = _cut(rows.filter(on == "exim-pid"), ["host", "pid"], gap=PROCESS_GAP, doom_starts=False, client_changes=True)
+    ip_port = _cut(rows.filter(on == "exim-ip-port"), ["host", "client_ip", "client_port"], gap=IP_PORT_GAP,
+                   doom_starts=False, client_changes=False)  # fmt: skip
+    ip_time = _cut(rows.filter(on == "exim-ip-time"), ["host", "client_ip"], gap=IP_TIME_GAP, doom_starts=True,
+                   client_changes=False)  # fmt: skip
+    connects = rows.filter(on == "pair")
+    paired = _pair_connects(connects, pid)
+    # a connection line nobody took is a session of its own (its process wrote nothing in this log)
+    pair = connects.join(paired, on="seq", how="left").with_columns(
+        pl.coalesce(pl.col("_session"), pl.col("seq")).alias("_session"), pl.lit("exim-pid").alias("correlation")
+    )
+    columns = ["seq", "ts", "kind", "source", "line_no", "correlation", "_session"]
+    by_process = pl.concat([pid.select(columns), pair.select(columns)], how="vertical_relaxed").with_columns(
+        pl.col("seq").min().over("_session").alias("_session")
+    )
+    every = pl.concat(
+        [ci.select(columns), by_process, ip_port.select(columns), ip_time.select(columns)], how="vertical_relaxed"
+    )
+    return every.select(
+        "seq", "ts", "kind", "source", "line_no", pl.col("_session").alias("session_id"),
+        pl.lit(None, dtype=pl.Int32).alias("segment"), pl.lit(None, dtype=pl.Int32).alias("last_segment"),
+        pl.lit("exim").alias("daemon"), "correlation",
+    )  # fmt: skip
+
+
+# --- sessions -------------------------------------------------------------------------------
+
+_COLUMNS = ["host", "program", "pid", "kind", "client_name", "client_ip", "client_port", "helo", "action", "stage",
+            "sender", "recipient", "reason", "details", "queue_id", "proto", "tls_protocol", "tls_cipher",
+            "tls_error", "command", "end_reason", "severity"]  # fmt: skip
+
+
+def _first(expr: pl.Expr) -> pl.Expr:
+    return expr.drop_nulls().first()
+
+
+def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per Exim SMTP connection (schema :data:`~loganalyzer.schema.SESSIONS`).
+
+    ``lines`` is the Exim part of the session index. Exim has no disconnect
+    statistics: the command pairs it can support are counted from the lines
+    that show a command's outcome (a lower bound, see the ``cmd_*`` docs), the
+    end of the session from the line that ended it, improper pipelining from
+    its synchronisation errors.
+    """
+    kind = pl.col("kind").cast(pl.String)
+    stage = pl.col("stage").cast(pl.String)
+    action = pl.col("action").cast(pl.String)
+    reason = pl.col("reason").fill_null("")
+    proto = pl.col("proto").cast(pl.String)
+    rows = (
+        events.filter(is_exim(pl.col("daemon")) & kind.is_in(SESSION_KINDS))
+        .select("seq", "ts", *_COLUMNS)
+        .join(lines.select("seq", "session_id", "correlation", "source", "line_no"), on="seq", how="inner")
+        .sort("seq")
+        .with_columns(_roles())
+    )
+    refused = (kind == "reject") & action.is_in(REFUSED)
+    rcls = refusal_class(action, stage)
+    data_refused_stage = refused & stage.is_in(["DATA", *_AFTER_DATA])
+    lost_in_data = (kind == "session-error") & (
+        reason.str.contains("message data") | (pl.col("end_reason").cast(pl.String) == "data timeout")
+    )
+    data_protocol_error = (kind == "protocol-error") & _verb(pl.col("command")).is_in(["DATA", "BDAT"])
+    sync_verb = _verb(pl.col("command").str.extract(r'"(.*)"', 1))
+    data_sync_error = (kind == "sync-error") & sync_verb.is_in(["DATA", "BDAT"])
+    # Exim reads content sent after a refused DATA as commands and drops the client; C= ends with the DATA
+    dropped_after_data = (kind == "dropped") & reason.str.contains(r"C=(?:[A-Za-z]+,)*(?:DATA|BDAT)\)?\s*$")
+    last_command = reason.str.extract(r'last (?:command )?was "(.*)"', 1)
+    # ... a header line read as a command is message content (after MAIL and RCPT, not an HTTP probe's)
+    content = ((kind == "protocol-error") & pl.col("command").str.contains(_HEADER)) | (
+        (kind == "dropped") & last_command.str.contains(_HEADER)
+    )
+    # lines that prove at least one RCPT was accepted: DATA got as far as the predata ACL or beyond
+    listed = pl.col("recipient").str.strip_chars().str.split(" ").list.len()
+    rcpt_ok = (
+        pl.when(kind == "incomplete-transaction")
+        .then(pl.when(pl.col("recipient").str.strip_chars().str.len_chars() > 0).then(listed).otherwise(0))
+        .when((kind == "arrival") | data_refused_stage | lost_in_data | data_sync_error)
+        .then(1)
+        .otherwise(0)
+    )
+    end_reason = (
+        pl.when(kind == "session-error")
+        .then(
+            pl.when(pl.col("end_reason").cast(pl.String).str.ends_with("timeout"))
+            .then(pl.lit("timeout"))
+            .otherwise(pl.lit("lost connection"))
+        )
+        .when((kind == "disconnect") & (pl.col("end_reason").cast(pl.String) == "EOF"))
+        .then(pl.lit("lost connection"))
+        .when((kind == "dropped") & reason.str.starts_with("too many"))
+        .then(pl.lit("too many errors"))
+    )
+    end_stage = (
+        pl.when(kind == "session-error")
+        .then(
+            pl.when(lost_in_data)
+            .then(pl.lit("DATA"))
+            .when(reason.str.contains("final dot"))
+            .then(pl.lit("END-OF-MESSAGE"))
+        )
+        .when(kind == "dropped")
+        .then(_verb(last_command))
+    )
+    greeting = reason.str.starts_with("input sent without waiting for greeting")
+    pipelining_stage = pl.when(kind == "sync-error").then(
+        pl.when(greeting).then(pl.lit("CONNECT")).otherwise(sync_verb)
+    )
+    pipelining_input = pl.when(kind == "sync-error").then(pl.col("details").str.extract(r'input="(.*)"', 1))
+    client = ~pl.col("_daemon")
+    frame = rows.group_by("session_id").agg(
+        pl.col("host").first(),
+        pl.col("program").first(),
+        _first(pl.col("pid").filter(client)).alias("pid"),
+        pl.col("correlation").first(),
+        *(_first(pl.col(c)).alias(c) for c in ("client_name", "client_ip", "client_port", "helo")),
+        pl.col("ts").min().alias("start"),
+        pl.col("ts").max().alias("end"),
+        pl.col("seq").min().alias("first_seq"),
+        pl.col("seq").max().alias("last_seq"),
+        pl.col("source").first(),
+        pl.col("line_no").first(),
+        pl.len().cast(pl.Int32).alias("lines"),
+        (kind == "connect").any().alias("_has_connect"),
+        (kind == "disconnect").any().alias("_has_disconnect"),
+        (pl.col("_close") | pl.col("_tail")).any().alias("_ended"),
+        (kind == "tls-error").any().alias("_tls_failed"),
+        (((kind == "arrival") & proto.is_in(_TLS_PROTOCOLS)) | pl.col("tls_cipher").is_not_null()).any().alias(
+            "_tls_ok"
+        ),
+        ((kind == "arrival") & proto.is_in(_PLAIN_PROTOCOLS)).any().alias("_plain"),
+        _first(pl.col("tls_protocol")).alias("tls_protocol"),
+        _first(pl.col("tls_cipher")).alias("tls_cipher"),
+        _first(pl.col("tls_error").filter(kind == "tls-error")).alias("tls_error"),
+        rcpt_ok.sum().cast(pl.Int32).alias("_rcpt_ok"),
+        (refused & (stage == "RCPT")).sum().cast(pl.Int32).alias("_rcpt_refused"),
+        (kind == "arrival").sum().cast(pl.Int32).alias("_data_ok"),
+        (data_refused_stage | lost_in_data | data_protocol_error | data_sync_error).sum().cast(pl.Int32).alias(
+            "_data_refused"
+        ),
+        (dropped_after_data | content.fill_null(False)).any().alias("_content_after_data"),
+        ((kind == "protocol-error") & (pl.col("severity").cast(pl.String) == "SMTP syntax error")
+         & reason.str.starts_with("unrecognized command")).sum().cast(pl.Int32).alias("_unknown"),
+        pl.struct(
+            "seq", stage.alias("stage"), pl.lit(None, dtype=pl.Int16).alias("reply_code"),
+            pl.lit(None, dtype=pl.String).alias("dsn"), "sender", "recipient", pl.col("reason"),
+        ).filter(refused).alias("rejects"),
+        (refused & (rcls == 4)).sum().cast(pl.Int32).alias("reject_4xx"),
+        (refused & (rcls == 5)).sum().cast(pl.Int32).alias("reject_5xx"),
+        pl.col("queue_id").filter(kind.is_in(["arrival", "reject"])).drop_nulls().unique(maintain_order=True).alias(
+            "queue_ids"
+        ),
+        _first(end_reason).alias("end_reason"),
+        _first(end_stage).alias("end_stage"),
+        _first(pipelining_stage).alias("pipelining_stage"),
+        _first(pipelining_input).alias("pipelining_input"),
+        (kind == "sasl-failure").sum().cast(pl.Int32).alias("sasl_failures"),
+    )  # fmt: skip
+    rcpt_total = pl.col("_rcpt_ok") + pl.col("_rcpt_refused")
+    # content read as commands proves one refused DATA when no line names it (a pipelined DATA after
+    # refused RCPTs gets its 503 silently); only in a session that got as far as RCPT
+    content_data = pl.col("_content_after_data") & (pl.col("_data_refused") == 0) & (rcpt_total > 0)
+    data_total = pl.col("_data_ok") + pl.col("_data_refused") + content_data.cast(pl.Int32)
+    tls = (
+        pl.when(pl.col("_tls_failed"))
+        .then(pl.lit("failed"))
+        .when(pl.col("_tls_ok"))
+        .then(pl.lit("established"))
+        .when(pl.col("_plain"))
+        .then(pl.lit("none"))
+    )
+    # a session with a connection line of its own was logged with +smtp_connection: what it lacks, the log cut
+    partial_reason = (
+        pl.when(~pl.col("_has_connect") & ~pl.col("_has_disconnect"))
+        .then(pl.lit("inferred"))
+        .when(~pl.col("_has_connect"))
+        .then(pl.lit("log-start"))
+        .when(~pl.col("_ended"))
+        .then(pl.lit("log-end"))
+    )
+    done = frame.with_columns(
+        pl.lit("exim").alias("daemon"),
+        pl.when(rcpt_total > 0).then(pl.struct(ok=pl.col("_rcpt_ok"), total=rcpt_total)).alias("cmd_rcpt"),
+        pl.when(data_total > 0).then(pl.struct(ok=pl.col("_data_ok"), total=data_total)).alias("cmd_data"),
+        pl.when(pl.col("_unknown") > 0)
+        .then(pl.struct(ok=pl.lit(0, dtype=pl.Int32), total=pl.col("_unknown")))
+        .alias("cmd_unknown"),
+        tls.alias("tls"),
+        partial_reason.alias("partial_reason"),
+        pl.when(pl.col("reject_4xx") + pl.col("reject_5xx") > 0).then(pl.col("rejects")).alias("rejects"),
+    ).with_columns(pl.col("partial_reason").is_not_null().alias("partial"))
+    return align(done, SESSIONS)
+
+
+# --- messages -------------------------------------------------------------------------------
+
+
+def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per Exim message-id lifecycle (schema :data:`~loganalyzer.schema.MESSAGES`).
+
+    ``Completed`` (or ``removed by``) ends a lifecycle the way Postfix's
+    ``removed`` does. ``sessions`` links each message to the connection whose
+    ``<=`` received it.
+    """
+    kind = pl.col("kind").cast(pl.String)
+    exim = events.filter(is_exim(pl.col("daemon")) & pl.col("queue_id").is_not_null())
+    ends = kind.is_in(["completed", "removed"]).cast(pl.Int32)
+    index = (
+        exim.select("seq", "ts", "host", "kind", "queue_id")
+        .sort("host", "queue_id", "seq")
+        .with_columns(lifecycle=ends.cum_sum().over("host", "queue_id") - ends)
+        .with_columns(pl.col("seq").min().over("host", "queue_id", "lifecycle").alias("first_seq"))
+    )
+    messages = index.group_by("first_seq").agg(
+        pl.col("host").first(),
+        pl.col("queue_id").first(),
+        pl.col("lifecycle").first(),
+        pl.col("ts").min().alias("first_seen"),
+        pl.col("ts").max().alias("last_seen"),
+        ends.cast(pl.Boolean).any().alias("removed"),
+    )
+    link = index.select("seq", "first_seq")
+
+    def per_message(frame: pl.LazyFrame, aggregates: list[pl.Expr]) -> pl.LazyFrame:
+        return frame.join(link, on="seq", how="inner").sort("seq").group_by("first_seq").agg(aggregates)
+
+    arrival = kind == "arrival"
+    origin = per_message(
+        exim.filter(arrival).select(
+            "seq", "ts", "action", "sender", "orig_queue_id", "client_name", "client_ip", "sasl_username", "size",
+            "message_id",
+        ),
+        [
+            pl.col("ts").first().alias("_arrived"),
+            (pl.col("action").cast(pl.String) == "(=").any().alias("_fake_reject"),
+            *(pl.col(c).first() for c in ("sender", "orig_queue_id", "client_name", "client_ip", "sasl_username",
+                                          "size", "message_id")),
+        ],
+    )  # fmt: skip
+    refused = per_message(
+        exim.filter((kind == "reject") & pl.col("action").cast(pl.String).is_in(REFUSED)).select("seq"),
+        [pl.len().alias("_refusals")],
+    )
+    flag = pl.col("action").cast(pl.String)
+    deliveries = exim.filter((kind == "delivery") & (flag != "*>")).select(
+        "seq", "ts", "action", "status", "recipient", "orig_to", "relay", "relay_ip", "relay_port", "transport",
+        "dsn", "reason", "details",
+    )  # fmt: skip
+    status = delivery_status(pl.col("status"), pl.col("action"))
+    remote = pl.concat_str([pl.col("relay"), pl.lit("["), pl.col("relay_ip"), pl.lit("]")])
+    relay = (
+        pl.when(pl.col("relay_ip").is_null())
+        .then(pl.col("transport").cast(pl.String))
+        .when(pl.col("relay_port").is_not_null())
+        .then(pl.concat_str([remote, pl.lit(":"), pl.col("relay_port").cast(pl.String)]))
+        .otherwise(remote)
+    )
+    # what the next hop said: the error of ==/**, the confirmation C="..." of => (smtp_confirmation)
+    said = pl.coalesce(
+        pl.when(pl.col("reason").str.len_chars() > 0).then(pl.col("reason")),
+        pl.col("details").str.extract(r'C="(.*)"', 1),
+        pl.when(pl.col("details").str.len_chars() > 0).then(pl.col("details")),
+    )
+    # the enhanced status code of the remote reply Exim quotes (C="250 2.0.0 OK", ": 550 5.1.1 ...")
+    quoted_dsn = said.str.extract(r"[245][0-9][0-9][ -]([245]\.[0-9]{1,3}\.[0-9]{1,3})\b", 1)
+    arrived = origin.select("first_seq", "_arrived")
+    # Postfix's delay: seconds since the message arrived (a cutthrough >> comes before its <=, hence the clip)
+    delay = (pl.col("ts") - pl.col("_arrived")).dt.total_microseconds().cast(pl.Float64) / 1e6
+    attempts = (
+        deliveries.join(link, on="seq", how="inner")
+        .join(arrived, on="first_seq", how="left")
+        .with_columns(
+            status.alias("status"),
+            relay.alias("relay"),
+            pl.coalesce(pl.col("dsn").cast(pl.String), quoted_dsn).alias("dsn"),
+            said.alias("reason"),
+            delay.clip(lower_bound=0).alias("delay"),
+        )
+        .sort("seq")
+        .group_by("first_seq")
+        .agg(
+            pl.struct("seq", "ts", "recipient", "orig_to", "relay", "status", "dsn", "delay", "reason").alias(
+                "deliveries"
+            ),
+            pl.col("recipient").filter(pl.col("status") == "sent").n_unique().cast(pl.Int32).alias("delivered"),
+            (pl.col("status") == "deferred").sum().cast(pl.Int32).alias("deferred"),
+            pl.col("recipient").filter(pl.col("status") == "bounced").n_unique().cast(pl.Int32).alias("bounced"),
+            ((flag == "**") & pl.col("reason").str.contains("retry timeout exceeded")).any().alias("expired"),
+        )
+    )
+    links = (
+        sessions.filter(pl.col("correlation").cast(pl.String).str.starts_with("exim"))
+        .select("session_id", "host", "queue_ids")
+        .explode("queue_ids")
+        .rename({"queue_ids": "queue_id"})
+        .drop_nulls("queue_id")
+        .unique(["host", "queue_id"], keep="first")
+    )
+    origin_kind = (
+        pl.when((pl.col("sender") == "") & pl.col("orig_queue_id").is_not_null())
+        .then(pl.lit("notification"))
+        .when(pl.col("client_ip").is_not_null())
+        .then(pl.lit("smtp"))
+        .when(pl.col("_arrived").is_not_null())
+        .then(pl.lit("local"))
+    )
+    done = (
+        messages.join(origin, on="first_seq", how="left")
+        .join(refused, on="first_seq", how="left")
+        .join(attempts, on="first_seq", how="left")
+        .join(links, on=["host", "queue_id"], how="left", nulls_equal=True)
+        .with_columns(
+            origin_kind.alias("origin"),
+            pl.concat_str(
+                [
+                    pl.col("host").cast(pl.String).fill_null("-"),
+                    pl.col("queue_id"),
+                    pl.col("lifecycle").cast(pl.String),
+                ],
+                separator="/",
+            ).alias("message_key"),
+            ((pl.col("_refusals").fill_null(0) > 0) | pl.col("_fake_reject").fill_null(False)).alias("rejected"),
+            pl.col("delivered").fill_null(0),
+            pl.col("deferred").fill_null(0),
+            pl.col("bounced").fill_null(0),
+            pl.col("expired").fill_null(False),
+        )
+        .sort("first_seq")
+    )
+    return align(done, MESSAGES)

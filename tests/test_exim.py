@@ -1,0 +1,322 @@
+"""Exim logs in the same sessions/messages tables and detectors as Postfix (issue 4).
+
+The scenario logs in ``samples/exim/scenarios`` each plant one offending network
+among innocent traffic, in Exim's own formats and with different log_selector
+settings, so that every way of tying Exim lines into sessions is exercised:
+
+========================  ==========================================  ==================
+log                       log_selector (beyond the defaults)          correlation
+========================  ==========================================  ==================
+normal-day                +pid +smtp_connection +smtp_protocol_error  exim-pid (paired)
+rapid-retry               (none)                                      exim-ip-time
+retry-after-permanent     syslog-wrapped (pid in the tag), +smtp_con  exim-pid (paired)
+lb-retry-reset            +incoming_port                              exim-ip-port
+data-after-reject         +smtp_protocol_error +smtp_syntax_error     exim-ip-time
+tls-no-shared-cipher      +connection_id +smtp_connection (GnuTLS)    exim-ci
+tls-handshake-failure     (none; OpenSSL)                             exim-ip-time
+plaintext-fallback        (none)                                      exim-ip-time
+wrong-domain-mx           +pid                                        exim-pid
+========================  ==========================================  ==================
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from loganalyzer.cli import app
+from loganalyzer.reading import read
+from loganalyzer.report.findings import render
+from loganalyzer.scan import scan
+from loganalyzer.settings import Settings
+from loganalyzer.tables import Tables
+
+from .conftest import GOLDEN, SAMPLES
+from .dnsserver import TEST_ZONE, dns_server
+from .golden import check
+
+EXIM = SAMPLES / "exim"
+SCENARIOS = EXIM / "scenarios"
+SETTINGS = Settings(timezone="UTC", year=2024, dns=False)
+SELECTOR = "log_selector = +smtp_protocol_error +smtp_syntax_error"
+
+#: scenario -> (planted findings, networks of well-behaved senders in the same log)
+CASES: dict[str, tuple[set[tuple[str, str, str]], set[str]]] = {
+    # four greylisted tries 45 s apart, then nothing
+    "rapid-retry": ({("rapid-retry", "203.0.113.0/24", "high")}, {"192.0.2.0/24", "198.51.100.0/24"}),
+    # "Unknown user", then the same pair three more times from two relays
+    "retry-after-permanent": (
+        {("retry-after-permanent", "203.0.113.0/24", "high")},
+        {"192.0.2.0/24", "198.51.100.0/24", "2001:db8:3::/48"},
+    ),
+    # one pair greylisted from four addresses of one pool, every ten minutes, never delivered
+    "lb-retry-reset": ({("lb-retry-reset", "203.0.113.0/24", "high")}, {"192.0.2.0/24", "2001:db8:4::/48"}),
+    # header lines sent as commands after every RCPT was refused, then dropped
+    "data-after-reject": (
+        {("data-after-reject", "203.0.113.0/24", "high")},
+        {"192.0.2.0/24", "198.51.100.0/24", "2001:db8:6::/48"},
+    ),
+    # GnuTLS: both wordings of "no shared cipher"
+    "tls-no-shared-cipher": (
+        {("tls-no-shared-cipher", "203.0.113.0/24", "medium")},
+        {"192.0.2.0/24", "2001:db8:7::/48"},
+    ),
+    # plaintext or HTTP on the TLS port
+    "tls-handshake-failure": (
+        {("tls-handshake-failure", "2001:db8:9::/48", "low")},
+        {"192.0.2.0/24", "198.51.100.0/24"},
+    ),
+    # no shared cipher, then the same mail without TLS (3 s and 5 min later); the failed
+    # handshakes are findings of their own
+    "plaintext-fallback": (
+        {("plaintext-fallback", "203.0.113.0/24", "high"), ("tls-no-shared-cipher", "203.0.113.0/24", "medium")},
+        {"192.0.2.0/24", "198.51.100.0/24"},  # 198.51.100.90 never tries TLS: not a fallback
+    ),
+    # mail for example.org (no MX) on the server of mail.example.org
+    "wrong-domain-mx": ({("wrong-domain-mx", "203.0.113.0/24", "medium")}, {"192.0.2.0/24", "198.51.100.0/24"}),
+}
+
+#: scenario -> the correlation of every session in it
+CORRELATIONS = {
+    "rapid-retry": {"exim-ip-time"},
+    "retry-after-permanent": {"exim-pid"},
+    "lb-retry-reset": {"exim-ip-port"},
+    "data-after-reject": {"exim-ip-time"},
+    "tls-no-shared-cipher": {"exim-ci"},
+    "tls-handshake-failure": {"exim-ip-time"},
+    "plaintext-fallback": {"exim-ip-time"},
+    "wrong-domain-mx": {"exim-pid"},
+}
+
+
+def _tables(name: str) -> Tables:
+    return read(str(SCENARIOS / f"{name}.log"), SETTINGS)
+
+
+def _write(tmp_path: Path, lines: list[str]) -> str:
+    path = tmp_path / "mainlog"
+    path.write_text("\n".join(lines) + "\n")
+    return str(path)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_exim_scenario_flags_exactly_the_planted_network(
+    name: str, update_golden: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(SAMPLES)
+    planted, good = CASES[name]
+    with dns_server(TEST_ZONE, "example.org.") as server:
+        settings = Settings(timezone="UTC", year=2024, dns=True, dns_server=server, dns_timeout=1)
+        result = scan(f"exim/scenarios/{name}.log", settings)
+    findings = result.detection.findings
+    assert {(r["detector"], r["network"], r["severity"]) for r in findings.iter_rows(named=True)} == planted
+    assert not good & set(findings["network"])
+    assert result.summary.unparsed == 0
+    # only the log that has Exim's protocol error lines shows DATA after refused recipients fully
+    expected = [] if name == "data-after-reject" else ["data-after-reject"]
+    assert [d for d, _ in result.detection.unavailable] == expected
+    check(GOLDEN / "findings" / f"exim-{name}.ndjson", findings, update=update_golden)
+
+
+def test_every_exim_scenario_has_a_case() -> None:
+    assert {p.stem for p in SCENARIOS.glob("*.log")} == set(CASES) == set(CORRELATIONS)
+
+
+@pytest.mark.parametrize("name", sorted(CORRELATIONS))
+def test_session_correlation_follows_the_log_settings(name: str) -> None:
+    sessions = _tables(name).sessions.collect()
+    assert set(sessions["correlation"].cast(pl.String)) == CORRELATIONS[name]
+    assert set(sessions["daemon"].cast(pl.String)) == {"exim"}
+    # without connection lines no session's start and end are known for sure
+    logs_connections = name in ("retry-after-permanent", "tls-no-shared-cipher")
+    assert set(sessions["partial_reason"].cast(pl.String).drop_nulls()) == (set() if logs_connections else {"inferred"})
+
+
+def test_the_daemons_connection_lines_are_paired_with_their_processes() -> None:
+    tables = read(str(EXIM / "normal-day.log"), SETTINGS)
+    sessions = tables.sessions.collect()
+    lines = tables.session_lines.collect()
+    # two connections at once from one address: each process gets one of the daemon's lines
+    partner = sessions.filter(pl.col("client_ip") == "2001:db8:2::25").sort("session_id")
+    assert partner["pid"].to_list() == [1130, 1131]
+    assert partner["queue_ids"].list.len().to_list() == [2, 1]
+    for session_id in partner["session_id"]:
+        kinds = lines.filter(pl.col("session_id") == session_id)["kind"].cast(pl.String).to_list()
+        assert kinds[0] == "connect" and "disconnect" in kinds
+    assert not partner["partial"].any()
+    # the log ends right after a connection line: its process wrote nothing yet
+    last = sessions.filter(pl.col("client_ip") == "192.0.2.200").row(0, named=True)
+    assert last["partial_reason"] == "log-end" and last["lines"] == 1 and last["pid"] is None
+    # the daemon's own pid is never a session's
+    assert 812 not in sessions["pid"].to_list()
+
+
+def test_pairing_leaves_a_session_begun_before_the_log_without_a_connection_line(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        [
+            "2024-04-15 10:00:00 [2001] H=(a) [192.0.2.5] F=<x@example.net> rejected RCPT <y@example.com>: Unknown",
+            "2024-04-15 10:00:01 [2001] SMTP connection from (a) [192.0.2.5] D=9s closed by QUIT",
+            "2024-04-15 10:00:02 [812] SMTP connection from [192.0.2.5] (TCP/IP connection count = 1)",
+            "2024-04-15 10:00:03 [2002] SMTP connection from (a) [192.0.2.5] D=1s closed by QUIT",
+            # the daemon refuses a connection itself: no process, a session of one line (421)
+            "2024-04-15 10:00:04 [812] Connection from [192.0.2.5] refused: too many connections from that IP address",
+        ],
+    )
+    sessions = read(path, SETTINGS).sessions.collect().sort("session_id")
+    assert sessions["pid"].to_list() == [2001, 2002, None]
+    assert sessions["partial_reason"].to_list() == ["log-start", None, "inferred"]
+    assert sessions["lines"].to_list() == [2, 2, 1]
+    assert sessions["reject_4xx"].to_list() == [0, 0, 1] and sessions["reject_5xx"].to_list() == [1, 0, 0]
+    assert sessions["correlation"].to_list() == ["exim-pid", "exim-pid", "exim-ip-time"]
+
+
+def test_ip_time_sessions(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        [
+            # a TLS error ends a connection; the plaintext retry 3 s later is another one
+            "2024-04-15 10:00:00 TLS error on connection from (a) [192.0.2.5] (SSL_accept): error:0A0000C1:SSL "
+            "routines::no shared cipher",
+            "2024-04-15 10:00:03 1rwK6Y-000000000cs-xd0z <= x@example.net H=(a) [192.0.2.5] P=esmtp S=100",
+            # two refusals 20 s apart: one session; a third 61 s later: the next
+            "2024-04-15 10:05:00 H=(b) [192.0.2.6] F=<x@example.net> rejected RCPT <a@example.com>: Unknown user",
+            "2024-04-15 10:05:20 H=(b) [192.0.2.6] F=<x@example.net> rejected RCPT <b@example.com>: Unknown user",
+            "2024-04-15 10:06:21 H=(b) [192.0.2.6] F=<x@example.net> rejected RCPT <c@example.com>: Unknown user",
+            # after a drop, only "no MAIL" still belongs to the connection
+            '2024-04-15 10:10:00 SMTP call from (c) [192.0.2.7] dropped: too many nonmail commands (last was "RSET")',
+            "2024-04-15 10:10:00 no MAIL in SMTP connection from (c) [192.0.2.7] D=1s C=EHLO,RSET,RSET,RSET",
+            '2024-04-15 10:10:05 SMTP protocol error in "AUTH LOGIN" H=(c) [192.0.2.7] AUTH command used when '
+            "not advertised",
+        ],
+    )
+    sessions = read(path, SETTINGS).sessions.collect().sort("session_id")
+    assert sessions["client_ip"].to_list() == ["192.0.2.5", "192.0.2.5", "192.0.2.6", "192.0.2.6", "192.0.2.7",
+                                               "192.0.2.7"]  # fmt: skip
+    assert sessions["lines"].to_list() == [1, 1, 2, 1, 2, 1]
+    assert sessions["tls"].to_list() == ["failed", "none", None, None, None, None]
+    assert set(sessions["correlation"].cast(pl.String)) == {"exim-ip-time"}
+    dropped = sessions.row(4, named=True)
+    assert dropped["end_reason"] == "too many errors" and dropped["end_stage"] == "RSET"
+
+
+def test_exim_refusals_are_classed_without_a_reply_code() -> None:
+    sessions = _tables("rapid-retry").sessions.collect()
+    bulk = sessions.filter(pl.col("client_ip") == "203.0.113.21").row(0, named=True)
+    assert bulk["reject_4xx"] == 4 and bulk["reject_5xx"] == 0
+    assert [r["reply_code"] for r in bulk["rejects"]] == [None] * 4  # Exim logs none of its own
+    wrong = _tables("wrong-domain-mx").sessions.collect()
+    assert wrong.filter(pl.col("client_ip") == "203.0.113.73")["reject_5xx"].to_list() == [1]
+
+
+def test_exim_messages_follow_the_message_id() -> None:
+    tables = read(str(EXIM / "normal-day.log"), SETTINGS)
+    messages = tables.messages.collect()
+    news = messages.filter(pl.col("message_id") == "news-0415@lists.example.net").row(0, named=True)
+    assert news["origin"] == "smtp" and news["client_ip"] == "198.51.100.23" and news["size"] == 18230
+    assert news["removed"] and news["delivered"] == 2 and news["session_id"] is not None
+    assert [(d["recipient"], d["orig_to"], d["relay"], d["status"]) for d in news["deliveries"]] == [
+        ("alice", "alice@example.com", "local_delivery", "sent"),
+        ("bob", "bob@example.com", "local_delivery", "sent"),
+    ]
+    later = messages.filter(pl.col("message_id") == "20240415111000.GA1200@mx1.example.com").row(0, named=True)
+    assert later["origin"] == "local" and later["deferred"] == 1 and later["delivered"] == 1
+    deferral, delivery = later["deliveries"]
+    assert deferral["status"] == "deferred" and deferral["dsn"] == "4.7.1"
+    assert delivery["relay"] == "mx.example.net[198.51.100.25]" and delivery["delay"] == 1202.0
+    assert delivery["reason"] == "250 2.0.0 Ok: queued as 9C1D2E3F4A"
+    bounced = messages.filter(pl.col("bounced") == 1).row(0, named=True)
+    assert bounced["deliveries"][0]["status"] == "bounced" and bounced["deliveries"][0]["dsn"] == "5.1.1"
+    notice = messages.filter(pl.col("origin") == "notification").row(0, named=True)
+    assert notice["sender"] == "" and notice["delivered"] == 1
+
+
+def test_a_message_refused_after_data_is_rejected(tmp_path: Path) -> None:
+    path = _write(
+        tmp_path,
+        [
+            "2024-04-15 10:00:00 1rwK6Y-000000000cs-xd0z H=(a) [192.0.2.5] F=<x@example.net> rejected after DATA: "
+            "This message contains a virus (Eicar-Signature)",
+        ],
+    )
+    tables = read(path, SETTINGS)
+    message = tables.messages.collect().row(0, named=True)
+    assert message["rejected"] and message["session_id"] is not None
+    session = tables.sessions.collect().row(0, named=True)
+    assert session["cmd_data"] == {"ok": 0, "total": 1} and session["cmd_rcpt"] == {"ok": 1, "total": 1}
+    assert session["queue_ids"] == ["1rwK6Y-000000000cs-xd0z"]
+
+
+def test_detections_unavailable_name_the_log_selector(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(SAMPLES)
+    result = scan("exim/scenarios/rapid-retry.log", SETTINGS)
+    ((detector, reason),) = result.detection.unavailable
+    assert detector == "data-after-reject" and reason.startswith("partly: ") and SELECTOR in reason
+    assert "data-after-reject" in result.detection.ran  # it still looks at the lines Exim always writes
+    text = render(result)
+    assert "detections unavailable and why" in text and SELECTOR in text
+    # a Postfix log says nothing about Exim's settings; an Exim log that has the lines neither
+    assert not scan("postfix/scenarios/data-after-reject.log", SETTINGS).detection.unavailable
+    assert not scan("exim/scenarios/data-after-reject.log", SETTINGS).detection.unavailable
+    # Postfix and Exim together: the Postfix part supports the detector, the Exim part lacks the lines
+    both = scan(["postfix/scenarios/data-after-reject.log", "exim/scenarios/rapid-retry.log"], SETTINGS)
+    assert [d for d, _ in both.detection.unavailable] == ["data-after-reject"]
+
+
+def test_exim_and_postfix_files_together(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(SAMPLES)
+    postfix, exim = "postfix/normal-day.log", "exim/normal-day.log"
+    settings = SETTINGS.replace(timezone="Europe/Berlin")
+    both = read([postfix, exim], settings)
+    alone = {p: read(p, settings) for p in (postfix, exim)}
+    assert both.unparsed.collect().height == 0
+    events = both.events.collect()
+    # seq follows the reading order: every Exim line after every Postfix line
+    by_source = events.group_by(pl.col("source").cast(pl.String)).agg(
+        pl.col("seq").min().alias("first"), pl.col("seq").max().alias("last")
+    )
+    ranges = {row["source"]: (row["first"], row["last"]) for row in by_source.iter_rows(named=True)}
+    assert ranges[postfix][1] < ranges[exim][0]
+    # each file's sessions and messages are what it gives alone (Exim ids shifted by the Postfix lines)
+    offset = ranges[exim][0]
+    sessions = both.sessions.collect()
+    exim_rows = pl.col("correlation").cast(pl.String).str.starts_with("exim")
+    assert sessions.filter(~exim_rows).equals(alone[postfix].sessions.collect())
+    shifted = ["session_id", "first_seq", "last_seq"]
+    got = sessions.filter(exim_rows).with_columns(pl.col(c) - offset for c in shifted)
+    assert got.drop("rejects").equals(alone[exim].sessions.collect().drop("rejects"))
+    messages = both.messages.collect()
+    assert messages.height == sum(t.messages.collect().height for t in alone.values())
+    assert set(messages.filter(pl.col("queue_id").str.contains("-"))["host"].to_list()) == {None}
+
+
+def test_cli_scan_of_an_exim_and_a_postfix_file(cli: CliRunner) -> None:
+    paths = [str(SAMPLES / "postfix" / "scenarios" / "rapid-retry.log"), str(SCENARIOS / "plaintext-fallback.log")]
+    result = cli.invoke(app, ["scan", *paths, "--timezone", "UTC", "--year", "2024", "--no-dns"])
+    assert result.exit_code == 0, result.output
+    assert "198.18.10.0/24" in result.output  # the Postfix rapid retrier
+    assert "plaintext-fallback: a transaction without TLS soon after a failed STARTTLS" in result.output
+    assert "203.0.113.0/24" in result.output and SELECTOR in result.output
+
+
+def test_a_rejection_in_the_main_and_the_reject_log_counts_once(tmp_path: Path) -> None:
+    reject = (
+        "2024-04-15 10:00:01 [4242] H=mx.bulk.example [198.51.100.20] F=<news@bulk.example> "
+        "rejected RCPT <gone@example.com>: Unknown user"
+    )
+    main = tmp_path / "mainlog"
+    main.write_text(reject + "\n2024-04-15 10:00:02 [4242] SMTP connection from mx.bulk.example [198.51.100.20] "
+                    "closed by QUIT\n")  # fmt: skip
+    rejectlog = tmp_path / "rejectlog"
+    rejectlog.write_text(reject + "\n")
+    result = scan([str(main), str(rejectlog)], SETTINGS)
+    assert result.summary.lines == 3
+    assert result.detection.findings.is_empty()  # the copy is no retry after a 5xx
+    from loganalyzer.detectors.base import Context
+
+    ctx = Context(read([str(main), str(rejectlog)], SETTINGS), SETTINGS)
+    assert ctx.attempts.collect().height == 1
+    assert ctx.sessions.select("reject_5xx").collect().to_series().to_list() == [1]
