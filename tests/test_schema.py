@@ -56,3 +56,17 @@ def test_polars_schemas_derive_from_arrow() -> None:
 def test_column_names_are_unique() -> None:
     for table in TABLES.values():
         assert len(set(table.names)) == len(table.names), table.name
+
+
+def test_every_subpackage_is_listed_for_the_wheel() -> None:
+    # pyproject.toml lists packages explicitly (grammars/ is mapped into the package): a new
+    # subpackage missing from the list would be left out of the wheel without any error
+    import tomllib
+
+    from .conftest import ROOT
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    found = {"loganalyzer." + ".".join(p.parent.relative_to(ROOT / "loganalyzer").parts) for p in
+             (ROOT / "loganalyzer").rglob("__init__.py")}  # fmt: skip
+    found = {name.rstrip(".") for name in found} | {"loganalyzer.grammars"}
+    assert found == listed

@@ -1,290 +1,47 @@
-"""Benchmark loganalyzer against pflogsumm on a synthetic, realistic Postfix log.
+"""The synthetic Postfix log: a discrete-event simulation of a busy MX + submission host.
 
-What is measured
-================
-
-1. **The input.** :func:`generate_postfix` writes a deterministic (seeded) BSD
-   syslog file of a busy MX + submission server over several days: whole SMTP
-   sessions (port 25, submission, postscreen) with consistent ``disconnect``
-   command statistics, queue-id lifecycles (cleanup, qmgr, local/virtual/lmtp/smtp
-   deliveries, deferrals with retries, bounces and their notifications, amavis
-   re-injection, pickup), greylisting (postgrey), OpenDKIM/OpenDMARC/policyd-spf
-   lines, anvil statistics and a few percent of lines from programs loganalyzer
-   does not model (dovecot, amavis). Client addresses come from thousands of
-   ``10.0.0.0/8`` /24s plus the documentation ranges ``198.51.100.0/24``,
-   ``203.0.113.0/24`` and ``2001:db8::/32``; names use ``example`` domains. The
-   file is written once into ``--workdir`` under a name made of the generator
-   version, seed, size and host count, and reused while it exists.
-2. **The runs.** Each tool runs in a fresh child process; its wall time is taken
-   around ``Popen`` .. ``os.wait4`` and its peak RSS is the ``ru_maxrss`` that
-   ``wait4`` returns for that child alone. Tools run alternately, ``--runs`` times
-   each, after one read of the file to warm the page cache:
-
-   * ``loganalyzer parse --stats FILE`` (mode ``parse``);
-   * ``loganalyzer scan FILE`` (mode ``scan``);
-   * ``pflogsumm FILE > /dev/null`` (Debian package ``pflogsumm``; skipped with a
-     message when it is not installed).
-
-   ``loganalyzer`` is the console script next to ``sys.executable`` (the same
-   virtualenv), or that interpreter running ``loganalyzer.cli.main``.
-3. **The figures.** Per tool: median wall seconds, lines/s (lines / median wall),
-   median peak RSS in MB, and the ratio loganalyzer wall / pflogsumm wall; plus
-   the machine (CPU model, cores, Python, polars) and the number of lines
-   loganalyzer left unparsed (from ``parse --stats``).
-
-Reproduce
-=========
-
-::
-
-    apt-get install pflogsumm                      # the baseline (optional)
-    python -m loganalyzer.bench                    # 1M lines, parse+scan, 3 runs each
-    python -m loganalyzer.bench --lines 200000 --runs 1 --mode parse --json
-    python -m loganalyzer.bench --size-mb 190 --jobs 2 --workdir /tmp/bench
-    python -m loganalyzer.bench --generate-only --lines 3000   # just write the log
+:func:`iter_postfix_lines` yields a deterministic (seeded) BSD syslog stream of
+whole SMTP sessions (port 25, submission, postscreen) with consistent
+``disconnect`` command statistics, queue-id lifecycles (cleanup, qmgr,
+local/virtual/lmtp/smtp deliveries, deferrals with retries, bounces and their
+notifications, amavis re-injection, pickup), greylisting (postgrey),
+OpenDKIM/OpenDMARC/policyd-spf lines, anvil statistics and a few percent of
+lines from programs loganalyzer does not model (dovecot, amavis).
 """
 
 from __future__ import annotations
 
-import argparse
 import heapq
-import json
-import math
-import os
-import platform
-import re
-import shutil
-import statistics
-import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from importlib import metadata
-from itertools import islice
-from pathlib import Path
 from random import Random
-from typing import IO, Any
 
-__all__ = [
-    "GENERATOR_VERSION",
-    "GeneratedLog",
-    "Measurement",
-    "ToolResult",
-    "count_lines",
-    "ensure_log",
-    "generate_postfix",
-    "iter_postfix_lines",
-    "machine_info",
-    "main",
-    "measure",
-    "run_benchmark",
-]
+from .words import (
+    BOT_HELOS,
+    BRUTE_USERS,
+    FIRST,
+    LAST,
+    LOCAL_DOMAINS,
+    NOREPLY,
+    ROLES,
+    TLD,
+    WORDS,
+    cos_hour,
+    cumulate,
+    token,
+    weighted,
+)
 
-#: Bump when the generated text changes, so that cached files are not reused.
-GENERATOR_VERSION = 1
-DEFAULT_LINES = 1_000_000
-DEFAULT_WORKDIR = "bench-out"
-PFLOGSUMM_INSTALL = "apt-get install pflogsumm"
-
-# --- generator: vocabulary ------------------------------------------------------
+__all__ = ["iter_postfix_lines"]
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
-_FIRST = (
-    "alice",
-    "bob",
-    "carol",
-    "dave",
-    "erin",
-    "frank",
-    "grace",
-    "heidi",
-    "ivan",
-    "judy",
-    "mallory",
-    "nina",
-    "oscar",
-    "peggy",
-    "rupert",
-    "sybil",
-    "trent",
-    "victor",
-    "walter",
-    "yara",
-    "zoe",
-    "liam",
-    "emma",
-    "noah",
-    "olivia",
-    "lucas",
-    "mia",
-    "leon",
-    "sofia",
-    "felix",
-    "hanna",
-    "jonas",
-    "lena",
-    "paul",
-    "clara",
-    "max",
-    "marie",
-    "ben",
-    "anna",
-    "tom",
-    "lisa",
-    "jan",
-    "eva",
-    "tim",
-    "julia",
-    "nils",
-    "sara",
-    "kai",
-    "nora",
-    "finn",
-    "ida",
-    "omar",
-    "aisha",
-    "raj",
-    "priya",
-    "chen",
-    "wei",
-    "yuki",
-    "kenji",
-    "diego",
-    "lucia",
-)
-_LAST = (
-    "smith",
-    "jones",
-    "miller",
-    "davis",
-    "garcia",
-    "wilson",
-    "moore",
-    "taylor",
-    "thomas",
-    "martin",
-    "white",
-    "clark",
-    "lewis",
-    "walker",
-    "hall",
-    "young",
-    "king",
-    "wright",
-    "scott",
-    "green",
-    "baker",
-    "adams",
-    "nelson",
-    "hill",
-    "campbell",
-    "mitchell",
-    "roberts",
-    "carter",
-    "phillips",
-    "evans",
-    "turner",
-    "parker",
-    "collins",
-    "edwards",
-    "stewart",
-    "morris",
-    "murphy",
-    "cook",
-    "rogers",
-    "morgan",
-    "peterson",
-    "cooper",
-    "reed",
-    "bailey",
-    "bell",
-    "mueller",
-    "schmidt",
-    "schneider",
-    "fischer",
-    "weber",
-    "meyer",
-    "wagner",
-    "becker",
-    "schulz",
-    "hoffmann",
-)
-_WORDS = (
-    "acme",
-    "globex",
-    "initech",
-    "umbrella",
-    "hooli",
-    "stark",
-    "wayne",
-    "wonka",
-    "tyrell",
-    "cyberdyne",
-    "soylent",
-    "aperture",
-    "oscorp",
-    "vandelay",
-    "dunder",
-    "prestige",
-    "monarch",
-    "nakatomi",
-    "piedpiper",
-    "massive",
-    "veridian",
-    "virtucon",
-    "contoso",
-    "fabrikam",
-    "northwind",
-    "tailspin",
-    "adventure",
-    "litware",
-    "proseware",
-    "wingtip",
-    "coho",
-    "lucerne",
-    "margie",
-    "trey",
-    "alpine",
-    "bellows",
-    "cascade",
-    "delta",
-    "ember",
-    "fjord",
-    "granite",
-    "harbor",
-    "island",
-    "juniper",
-    "kestrel",
-    "lagoon",
-    "meadow",
-    "nimbus",
-    "orchid",
-    "prairie",
-    "quartz",
-    "river",
-    "summit",
-    "tundra",
-    "vertex",
-    "willow",
-    "zephyr",
-    "beacon",
-    "copper",
-    "dynamo",
-)
-_ROLES = ("info", "sales", "support", "billing", "office", "contact", "hello", "orders", "jobs", "press", "admin")
-_NOREPLY = ("noreply", "no-reply", "notifications", "newsletter", "news", "alerts", "mailer", "updates", "service")
-_BOT_HELOS = ("ylmf-pc", "User", "localhost", "WIN-3CBE9QJ0", "WIN-KQ1LM8P3", "DESKTOP-7H2K", "ADMIN", "mail", "pc")
-_LOCAL_DOMAINS = ("example.com", "staff.example.com", "lists.example.com", "shop.example.com")
 _LOCAL_TRANSPORT = {
     "example.com": "lmtp",
     "staff.example.com": "virtual",
     "lists.example.com": "local",
     "shop.example.com": "virtual",
 }
-_TLD = ("example", "example.net", "example.org", "example.com")
 
 _TLS_IN = (
     (
@@ -325,7 +82,6 @@ _SASL_FAILURES = (
     ("LOGIN", "(reason unavailable), sasl_username={user}"),
     ("PLAIN", "(reason unavailable), sasl_username={user}"),
 )
-_BRUTE_USERS = ("admin", "info", "test", "postmaster", "webmaster", "support", "sales", "office", "user", "root")
 _ESP_REPLIES = (
     "250 2.0.0 OK  {epoch} {hex8}.{n}-20020a05600c{hex4} - gsmtp",
     "250 2.0.0 Ok: queued as {QID}",
@@ -333,15 +89,6 @@ _ESP_REPLIES = (
     "250 ok {epoch} qp {n4}",
     "250 Message received",
 )
-
-
-def _weighted(rng: Random, table: Sequence[tuple[float, str]]) -> str:
-    pick = rng.random() * sum(w for w, _ in table)
-    for weight, value in table:
-        pick -= weight
-        if pick < 0:
-            return value
-    return table[-1][1]
 
 
 def _fmt_delay(value: float) -> str:
@@ -536,10 +283,10 @@ class _Simulator:
         self.order = 0
         self._day = -1
         self._day_text = ""
-        people = [f"{f}.{last}" for f in _FIRST for last in _LAST[:12]]
+        people = [f"{f}.{last}" for f in FIRST for last in LAST[:12]]
         rng.shuffle(people)
         self.users = [f"{p}@{'example.com' if rng.random() < 0.6 else 'staff.example.com'}" for p in people[:600]]
-        self.users += [f"{f}@example.com" for f in _FIRST]
+        self.users += [f"{f}@example.com" for f in FIRST]
         self.domains = self._remote_domains()
         self.domain_index = {d: i for i, d in enumerate(self.domains)}
         self.dead_domains = {d for d in self.domains[100:] if rng.random() < 0.01}
@@ -570,11 +317,11 @@ class _Simulator:
         rng = self.rng
         popular = ["bigmail.example", "outlook.example", "yahoo.example", "mail.example.net", "example.org"]
         out = list(popular)
-        for word in _WORDS:
-            for tld in _TLD[:3]:
+        for word in WORDS:
+            for tld in TLD[:3]:
                 out.append(f"{word}.{tld}")
         while len(out) < 3000:
-            out.append(f"{rng.choice(_WORDS)}{rng.randint(2, 9999)}.{rng.choice(_TLD[:3])}")
+            out.append(f"{rng.choice(WORDS)}{rng.randint(2, 9999)}.{rng.choice(TLD[:3])}")
         return out
 
     def _ip4(self) -> str:
@@ -620,7 +367,7 @@ class _Simulator:
             name = f"{rng.choice(('mail', 'mx', 'smtp', 'mx1', 'mailout', 'out'))}.{domain}"
             servers.append(_Client(name, self._ip4(), name, domain, "org"))
         weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(servers))]
-        return servers, list(_cumulate(weights))
+        return servers, list(cumulate(weights))
 
     def _bot(self) -> _Client:
         rng = self.rng
@@ -629,8 +376,8 @@ class _Simulator:
             name = "unknown"
         else:
             dashed = ip.replace(".", "-")
-            name = f"{rng.choice(('host', 'dyn', 'ip', 'static', 'cpe'))}-{dashed}.{rng.choice(_WORDS)}-isp.example.net"
-        helo = rng.choice(_BOT_HELOS) if rng.random() < 0.6 else (f"[{ip}]" if rng.random() < 0.5 else name)
+            name = f"{rng.choice(('host', 'dyn', 'ip', 'static', 'cpe'))}-{dashed}.{rng.choice(WORDS)}-isp.example.net"
+        helo = rng.choice(BOT_HELOS) if rng.random() < 0.6 else (f"[{ip}]" if rng.random() < 0.5 else name)
         return _Client(name, ip, helo if helo != "unknown" else "localhost")
 
     def server(self) -> _Client:
@@ -644,13 +391,13 @@ class _Simulator:
     def sender_of(self, client: _Client) -> str:
         rng = self.rng
         if client.kind == "freemail":
-            return f"{rng.choice(_FIRST)}.{rng.choice(_LAST)}{rng.randint(1, 999)}@{client.domain}"
+            return f"{rng.choice(FIRST)}.{rng.choice(LAST)}{rng.randint(1, 999)}@{client.domain}"
         if client.kind == "esp":
             tag = f"{rng.getrandbits(32):08x}"
-            return f"bounce-{rng.randint(1000, 99999)}_{tag}-{rng.choice(_WORDS)}={rng.choice(_TLD)}@{client.domain}"
+            return f"bounce-{rng.randint(1000, 99999)}_{tag}-{rng.choice(WORDS)}={rng.choice(TLD)}@{client.domain}"
         if client.kind == "org":
             pick = rng.random()
-            local = rng.choice(_ROLES) if pick < 0.4 else rng.choice(_NOREPLY) if pick < 0.6 else rng.choice(_FIRST)
+            local = rng.choice(ROLES) if pick < 0.4 else rng.choice(NOREPLY) if pick < 0.6 else rng.choice(FIRST)
             return f"{local}@{client.domain}"
         return self.spam_sender()
 
@@ -658,7 +405,7 @@ class _Simulator:
         rng = self.rng
         if rng.random() < 0.1:
             return ""
-        return f"{rng.choice(_FIRST)}{rng.randint(1, 9999)}@{rng.choice(self.domains)}"
+        return f"{rng.choice(FIRST)}{rng.randint(1, 9999)}@{rng.choice(self.domains)}"
 
     def local_rcpt(self) -> str:
         rng = self.rng
@@ -666,13 +413,13 @@ class _Simulator:
         if r < 0.85:
             return rng.choice(self.users)
         if r < 0.95:
-            return f"{rng.choice(_ROLES)}@{rng.choice(_LOCAL_DOMAINS)}"
-        return f"{rng.choice(_FIRST)}@{rng.choice(_LOCAL_DOMAINS[1:])}"
+            return f"{rng.choice(ROLES)}@{rng.choice(LOCAL_DOMAINS)}"
+        return f"{rng.choice(FIRST)}@{rng.choice(LOCAL_DOMAINS[1:])}"
 
     def remote_rcpt(self) -> str:
         rng = self.rng
         domain = self.domains[min(int(rng.paretovariate(0.7)) - 1, len(self.domains) - 1)]
-        return f"{rng.choice(_FIRST)}.{rng.choice(_LAST)}@{domain}"
+        return f"{rng.choice(FIRST)}.{rng.choice(LAST)}@{domain}"
 
     def qid(self) -> str:
         return f"{self.rng.getrandbits(40):010X}"
@@ -743,7 +490,7 @@ class _Simulator:
                 break
         session(t)
         hour = (t % 86400) / 3600
-        daily = 0.55 + 0.9 * (0.5 - 0.5 * _cos_hour(hour - 4))
+        daily = 0.55 + 0.9 * (0.5 - 0.5 * cos_hour(hour - 4))
         self.schedule(t + rng.expovariate(self.RATE * daily), self.arrival)
 
     def host(self) -> _Host:
@@ -778,7 +525,7 @@ class _Simulator:
         ip = self._ip4()
         mpid = host.new_pid()
         if rng.random() < 0.12:
-            who = rng.choice(_BRUTE_USERS)
+            who = rng.choice(BRUTE_USERS)
             self.push(
                 t,
                 host,
@@ -839,7 +586,7 @@ class _Simulator:
         conn = _Conn(self, host, program, client, t)
         if client.name == "unknown" and ":" not in client.ip and self.rng.random() < 0.08:
             dashed = client.ip.replace(".", "-")
-            fake = f"{self.rng.choice(('host', 'ip', 'dyn'))}-{dashed}.{self.rng.choice(_WORDS)}.example.net"
+            fake = f"{self.rng.choice(('host', 'ip', 'dyn'))}-{dashed}.{self.rng.choice(WORDS)}.example.net"
             conn.log(f"warning: hostname {fake} does not resolve to address {client.ip}: Name or service not known")
         conn.log(f"connect from {client.addr}")
         return conn
@@ -851,7 +598,7 @@ class _Simulator:
             return False
         trust = "Untrusted" if rng.random() < 0.05 else "Anonymous"
         conn.log(
-            f"{trust} TLS connection established from {conn.client.addr}: {_weighted(rng, _TLS_IN)}",
+            f"{trust} TLS connection established from {conn.client.addr}: {weighted(rng, _TLS_IN)}",
             rng.uniform(0.02, 0.4),
         )
         conn.cmds.add("starttls")
@@ -910,7 +657,7 @@ class _Simulator:
                     "policyd-spf",
                     conn.host.new_pid(),
                     f"prepend Received-SPF: Pass (mailfrom) identity=mailfrom; client-ip={client.ip}; "
-                    f"helo={client.helo}; envelope-from={sender}; receiver={self.rng.choice(_LOCAL_DOMAINS)} ",
+                    f"helo={client.helo}; envelope-from={sender}; receiver={self.rng.choice(LOCAL_DOMAINS)} ",
                 )
             nrcpt = 1 if rng.random() < 0.8 else rng.randint(2, 6)
             rcpts = [self.local_rcpt() for _ in range(nrcpt)]
@@ -1078,8 +825,8 @@ class _Simulator:
                 conn.log(f"too many errors after RCPT from {client.addr}", rng.uniform(0.05, 1))
                 conn.disconnect()
                 return
-            domain = rng.choice(_LOCAL_DOMAINS)
-            rcpt = f"{rng.choice(_FIRST + _ROLES)}{rng.choice(('', '.', '_'))}{rng.choice(_LAST)}@{domain}"
+            domain = rng.choice(LOCAL_DOMAINS)
+            rcpt = f"{rng.choice(FIRST + ROLES)}{rng.choice(('', '.', '_'))}{rng.choice(LAST)}@{domain}"
             table = "local recipient table" if domain == "lists.example.com" else "virtual mailbox table"
             self.reject(
                 conn, None, "550 5.1.1", f"<{rcpt}>: Recipient address rejected: User unknown in {table}", sender, rcpt
@@ -1101,7 +848,7 @@ class _Simulator:
         elif r < 0.7 and client.name == "unknown":
             code, text = "450 4.7.25", f"Client host rejected: cannot find your hostname, [{client.ip}]"
         elif r < 0.85 and sender:
-            bad = sender.split("@", 1)[0] + f"@{rng.choice(_WORDS)}{rng.randint(10, 99)}.invalid"
+            bad = sender.split("@", 1)[0] + f"@{rng.choice(WORDS)}{rng.randint(10, 99)}.invalid"
             code, text, sender = "450 4.1.8", f"<{bad}>: Sender address rejected: Domain not found", bad
         else:
             code, text = "554 5.7.1", f"<{sender}>: Sender address rejected: Access denied"
@@ -1138,7 +885,7 @@ class _Simulator:
             conn.cmds.add("ehlo")
         else:
             self.ehlo_tls(conn, 1.0 if program == "postfix/submission/smtpd" else 0.4)
-        user = f"{rng.choice(_BRUTE_USERS + _ROLES)}@{rng.choice(_LOCAL_DOMAINS)}"
+        user = f"{rng.choice(BRUTE_USERS + ROLES)}@{rng.choice(LOCAL_DOMAINS)}"
         attempts = 1 if rng.random() < 0.8 else rng.randint(2, 3)
         for _ in range(attempts):
             method, reason = rng.choice(_SASL_FAILURES)
@@ -1420,7 +1167,7 @@ class _Simulator:
             relay = f"{host.fqdn}[private/dovecot-lmtp]"
             if r < 0.985:
                 status, dsn = "sent", "2.0.0"
-                reason = f"250 2.0.0 <{rcpt}> {_token(rng, 22)} Saved"
+                reason = f"250 2.0.0 <{rcpt}> {token(rng, 22)} Saved"
             elif r < 0.995:
                 status, dsn = "deferred", "4.2.2"
                 reason = (
@@ -1624,27 +1371,6 @@ class _Simulator:
         self.attempt(bounce, t + rng.uniform(0.002, 0.01), bounce.rcpts, 1)
 
 
-def _cos_hour(hours: float) -> float:
-    return math.cos(2 * math.pi * hours / 24)
-
-
-_TOKEN = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-
-
-def _token(rng: Random, n: int) -> str:
-    return "".join(rng.choices(_TOKEN, k=n))
-
-
-def _cumulate(weights: Sequence[float]) -> Iterator[float]:
-    total = 0.0
-    for w in weights:
-        total += w
-        yield total
-
-
-# --- generator: public API ----------------------------------------------------------
-
-
 def iter_postfix_lines(seed: int = 1, *, hosts: int = 1, start: datetime | None = None) -> Iterator[str]:
     """An endless, deterministic stream of Postfix syslog lines (without newlines).
 
@@ -1653,409 +1379,3 @@ def iter_postfix_lines(seed: int = 1, *, hosts: int = 1, start: datetime | None 
     first second (BSD syslog has no year).
     """
     return _Simulator(seed, hosts, start).lines()
-
-
-@dataclass(frozen=True)
-class GeneratedLog:
-    """A generated (or reused) log file."""
-
-    path: Path
-    lines: int
-    bytes: int
-    seconds: float = 0.0  # time spent generating; 0 when reused
-
-    @property
-    def avg_line_bytes(self) -> float:
-        return self.bytes / self.lines if self.lines else 0.0
-
-
-def generate_postfix(
-    path: str | Path,
-    lines: int | None = DEFAULT_LINES,
-    seed: int = 1,
-    *,
-    size_bytes: int | None = None,
-    hosts: int = 1,
-) -> GeneratedLog:
-    """Write ``lines`` lines (or lines up to ``size_bytes``) of synthetic Postfix log to ``path``."""
-    if lines is None and size_bytes is None:
-        raise ValueError("give lines or size_bytes")
-    began = time.perf_counter()
-    path = Path(path)
-    count = written = 0
-    stream = iter_postfix_lines(seed, hosts=hosts)
-    if lines is not None:
-        stream = islice(stream, lines)
-    with path.open("w", encoding="ascii", newline="\n") as fh:
-        chunk: list[str] = []
-        for line in stream:
-            chunk.append(line)
-            written += len(line) + 1
-            count += 1
-            if len(chunk) >= 8192:
-                fh.write("\n".join(chunk) + "\n")
-                chunk.clear()
-            if size_bytes is not None and written >= size_bytes:
-                break
-        if chunk:
-            fh.write("\n".join(chunk) + "\n")
-    return GeneratedLog(path, count, written, time.perf_counter() - began)
-
-
-def count_lines(path: str | Path) -> int:
-    """Newlines in ``path``."""
-    n = 0
-    with open(path, "rb") as fh:
-        while block := fh.read(16 << 20):
-            n += block.count(b"\n")
-    return n
-
-
-def ensure_log(
-    workdir: str | Path,
-    *,
-    lines: int | None = DEFAULT_LINES,
-    size_mb: float | None = None,
-    seed: int = 1,
-    hosts: int = 1,
-) -> GeneratedLog:
-    """The benchmark log in ``workdir``: generated once, reused while its name matches the parameters."""
-    directory = Path(workdir)
-    directory.mkdir(parents=True, exist_ok=True)
-    size = f"{size_mb:g}MB" if size_mb is not None else f"{lines}lines"
-    name = f"postfix-v{GENERATOR_VERSION}-seed{seed}-{size}" + (f"-{hosts}hosts" if hosts != 1 else "") + ".log"
-    path = directory / name
-    if path.is_file():
-        return GeneratedLog(path, count_lines(path), path.stat().st_size)
-    partial = path.with_suffix(".part")
-    size_bytes = int(size_mb * 1_000_000) if size_mb is not None else None
-    made = generate_postfix(partial, None if size_bytes else lines, seed, size_bytes=size_bytes, hosts=hosts)
-    os.replace(partial, path)
-    return GeneratedLog(path, made.lines, made.bytes, made.seconds)
-
-
-# --- measurement ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Measurement:
-    """One run of one command: wall seconds, the child's peak RSS, its output."""
-
-    wall_s: float
-    peak_rss_kb: int
-    stdout: str = ""
-
-
-def measure(argv: Sequence[str], *, capture: bool = False) -> Measurement:
-    """Run ``argv`` in a fresh process; its wall time and its own peak RSS (``wait4``).
-
-    Standard output is kept with ``capture``, else discarded; a non-zero exit
-    raises ``RuntimeError`` with the end of standard error.
-    """
-    with tempfile.TemporaryFile() as err, tempfile.TemporaryFile() as out:
-        stdout: IO[bytes] | int = out if capture else subprocess.DEVNULL
-        began = time.perf_counter()
-        proc = subprocess.Popen(list(argv), stdin=subprocess.DEVNULL, stdout=stdout, stderr=err)
-        _, status, usage = os.wait4(proc.pid, 0)
-        wall = time.perf_counter() - began
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        if proc.returncode != 0:
-            err.seek(0)
-            tail = err.read().decode(errors="replace")[-2000:]
-            raise RuntimeError(f"{' '.join(argv)} exited {proc.returncode}:\n{tail}")
-        text = ""
-        if capture:
-            out.seek(0)
-            text = out.read().decode(errors="replace")
-    # Linux reports ru_maxrss in KiB (macOS in bytes).
-    rss = usage.ru_maxrss // 1024 if sys.platform == "darwin" else usage.ru_maxrss
-    return Measurement(wall, rss, text)
-
-
-@dataclass
-class ToolResult:
-    """Every run of one tool."""
-
-    name: str
-    argv: list[str]
-    runs: list[Measurement] = field(default_factory=list)
-
-    @property
-    def median_wall_s(self) -> float:
-        return statistics.median(m.wall_s for m in self.runs)
-
-    @property
-    def median_rss_mb(self) -> float:
-        return statistics.median(m.peak_rss_kb for m in self.runs) / 1024
-
-    def to_dict(self, lines: int, baseline: ToolResult | None) -> dict[str, Any]:
-        wall = self.median_wall_s
-        return {
-            "tool": self.name,
-            "command": self.argv,
-            "runs": len(self.runs),
-            "wall_s": [round(m.wall_s, 3) for m in self.runs],
-            "peak_rss_mb": [round(m.peak_rss_kb / 1024, 1) for m in self.runs],
-            "median_wall_s": round(wall, 3),
-            "lines_per_s": round(lines / wall) if wall else None,
-            "median_peak_rss_mb": round(self.median_rss_mb, 1),
-            "wall_ratio_vs_pflogsumm": round(wall / baseline.median_wall_s, 3)
-            if baseline and baseline is not self
-            else None,
-        }
-
-
-def loganalyzer_argv() -> list[str]:
-    """The ``loganalyzer`` command of this interpreter's environment."""
-    script = Path(sys.executable).parent / "loganalyzer"
-    if script.is_file() and os.access(script, os.X_OK):
-        return [str(script)]
-    return [sys.executable, "-c", "import sys; from loganalyzer.cli import main; sys.argv[0] = 'loganalyzer'; main()"]
-
-
-def find_pflogsumm() -> str | None:
-    """The pflogsumm script (usually /usr/sbin, which is not always on PATH)."""
-    found = shutil.which("pflogsumm")
-    if found:
-        return found
-    for candidate in ("/usr/sbin/pflogsumm", "/usr/local/sbin/pflogsumm", "/usr/bin/pflogsumm"):
-        if os.access(candidate, os.X_OK):
-            return candidate
-    return None
-
-
-def _version(argv: Sequence[str]) -> str | None:
-    try:
-        done = subprocess.run([*argv, "--version"], capture_output=True, text=True, timeout=30, check=False)
-    except OSError:
-        return None
-    text = (done.stdout or done.stderr).strip().splitlines()
-    return text[0] if text else None
-
-
-def machine_info() -> dict[str, Any]:
-    """CPU model, cores, Python, polars and loganalyzer versions."""
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-
-    def dist(name: str) -> str | None:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return None
-
-    return {
-        "cpu": cpu,
-        "nproc": cores,
-        "python": platform.python_version(),
-        "polars": dist("polars"),
-        "loganalyzer": dist("loganalyzer"),
-        "platform": platform.platform(),
-    }
-
-
-def _stat(text: str, label: str) -> int | None:
-    found = re.search(rf"^{label}\s+([\d,]+)", text, re.MULTILINE)
-    return int(found.group(1).replace(",", "")) if found else None
-
-
-def _unparsed(text: str) -> int | None:
-    """Unparsed lines in a ``--stats`` summary (unknown shapes + lines that are not log lines)."""
-    shapes = _stat(text, "unparsed")
-    other = re.search(r"; ([\d,]+) not log lines", text)
-    if shapes is None:
-        return None
-    return shapes + (int(other.group(1).replace(",", "")) if other else 0)
-
-
-def _warm(path: Path) -> None:
-    with path.open("rb") as fh:
-        while fh.read(16 << 20):
-            pass
-
-
-def run_benchmark(
-    log: GeneratedLog,
-    *,
-    modes: Sequence[str] = ("parse", "scan"),
-    runs: int = 3,
-    jobs: int | None = None,
-    pflogsumm: str | None = None,
-    progress: Callable[[str], None] = lambda _: None,
-) -> tuple[list[ToolResult], dict[str, int | None]]:
-    """Time each loganalyzer mode and pflogsumm, alternately, ``runs`` times.
-
-    Returns the results (pflogsumm last, when given) and what loganalyzer
-    counted (``lines``, ``unparsed``) in its first run.
-    """
-    base = loganalyzer_argv()
-    extra = ["--jobs", str(jobs)] if jobs else []
-    tools = []
-    for mode in modes:
-        argv = (
-            [*base, "parse", "--stats", *extra, str(log.path)]
-            if mode == "parse"
-            else [*base, "scan", *extra, str(log.path)]
-        )
-        tools.append(ToolResult(f"loganalyzer {mode}", argv))
-    if pflogsumm:
-        tools.append(ToolResult("pflogsumm", [pflogsumm, str(log.path)]))
-    counted: dict[str, int | None] = {"lines": None, "unparsed": None}
-    _warm(log.path)
-    for i in range(runs):
-        for tool in tools:
-            first = not tool.runs
-            m = measure(tool.argv, capture=tool.name.startswith("loganalyzer"))
-            tool.runs.append(m)
-            if first and counted["unparsed"] is None and m.stdout:
-                counted = {"lines": _stat(m.stdout, "lines read"), "unparsed": _unparsed(m.stdout)}
-            progress(f"run {i + 1}/{runs}: {tool.name:<18} {m.wall_s:8.2f} s  {m.peak_rss_kb / 1024:8.1f} MB")
-    return tools, counted
-
-
-def render_table(results: Sequence[ToolResult], lines: int) -> str:
-    """The results as a tabulate table."""
-    from tabulate import tabulate
-
-    baseline = next((r for r in results if r.name == "pflogsumm"), None)
-    rows = []
-    for r in results:
-        d = r.to_dict(lines, baseline)
-        ratio = d["wall_ratio_vs_pflogsumm"]
-        rows.append(
-            (
-                r.name,
-                f"{d['median_wall_s']:.2f}",
-                f"{d['lines_per_s']:,}" if d["lines_per_s"] else "-",
-                f"{d['median_peak_rss_mb']:.0f}",
-                f"{ratio:.2f}" if ratio is not None else "-",
-                f"{min(m.wall_s for m in r.runs):.2f}..{max(m.wall_s for m in r.runs):.2f}",
-            )
-        )
-    headers = ("tool", "median wall s", "lines/s", "peak RSS MB", "wall / pflogsumm", "wall min..max")
-    return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
-
-
-# --- command line ----------------------------------------------------------------------
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m loganalyzer.bench",
-        description="Time loganalyzer (parse, scan) against pflogsumm on a generated Postfix log.",
-    )
-    size = p.add_mutually_exclusive_group()
-    size.add_argument("--lines", type=int, default=None, help=f"lines to generate (default {DEFAULT_LINES:,})")
-    size.add_argument("--size-mb", type=float, default=None, help="generate this many MB instead of --lines")
-    p.add_argument(
-        "--workdir", default=DEFAULT_WORKDIR, help="where the log is written and reused (default %(default)s)"
-    )
-    p.add_argument("--seed", type=int, default=1, help="generator seed (default %(default)s)")
-    p.add_argument("--hosts", type=int, default=1, help="mail servers logging into the file (default %(default)s)")
-    p.add_argument("--runs", type=int, default=3, help="runs of each tool (default %(default)s)")
-    p.add_argument(
-        "--mode",
-        choices=("parse", "scan", "both"),
-        default="both",
-        help="loganalyzer command(s) to time (default %(default)s)",
-    )
-    p.add_argument("--jobs", type=int, default=None, help="passed to loganalyzer as --jobs")
-    p.add_argument(
-        "--keep",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="keep the generated log in --workdir for the next run (default: keep)",
-    )
-    p.add_argument("--no-pflogsumm", action="store_true", help="do not run pflogsumm")
-    p.add_argument("--generate-only", action="store_true", help="write the log, print its figures, time nothing")
-    p.add_argument("--json", action="store_true", help="print one JSON object instead of tables")
-    return p
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
-    if args.runs < 1:
-        raise SystemExit("--runs must be at least 1")
-
-    def progress(text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
-
-    lines = args.lines if args.lines is not None or args.size_mb is not None else DEFAULT_LINES
-    progress(f"log: preparing in {args.workdir} ...")
-    log = ensure_log(args.workdir, lines=lines, size_mb=args.size_mb, seed=args.seed, hosts=args.hosts)
-    verb = f"generated in {log.seconds:.1f} s" if log.seconds else "reused"
-    progress(
-        f"log: {log.path} ({log.lines:,} lines, {log.bytes / 1e6:.1f} MB, {log.avg_line_bytes:.1f} bytes/line, {verb})"
-    )
-    file_info = {
-        "path": str(log.path),
-        "lines": log.lines,
-        "bytes": log.bytes,
-        "avg_line_bytes": round(log.avg_line_bytes, 1),
-        "seed": args.seed,
-        "hosts": args.hosts,
-        "generator_version": GENERATOR_VERSION,
-        "generated_s": round(log.seconds, 1) if log.seconds else None,
-    }
-    machine = machine_info()
-    if args.generate_only:
-        print(json.dumps({"machine": machine, "file": file_info}, indent=2) if args.json else str(log.path))
-        return 0
-    pflogsumm = None if args.no_pflogsumm else find_pflogsumm()
-    if pflogsumm is None and not args.no_pflogsumm:
-        progress(
-            f"pflogsumm not found: skipping the comparison. Install it with `{PFLOGSUMM_INSTALL}` "
-            "(Debian/Ubuntu package pflogsumm)."
-        )
-    machine["pflogsumm"] = _version([pflogsumm]) if pflogsumm else None
-    modes = ("parse", "scan") if args.mode == "both" else (args.mode,)
-    try:
-        results, counted = run_benchmark(
-            log, modes=modes, runs=args.runs, jobs=args.jobs, pflogsumm=pflogsumm, progress=progress
-        )
-    finally:
-        if not args.keep:
-            log.path.unlink(missing_ok=True)
-    baseline = next((r for r in results if r.name == "pflogsumm"), None)
-    if args.json:
-        print(
-            json.dumps(
-                {
-                    "machine": machine,
-                    "file": file_info,
-                    "runs": args.runs,
-                    "jobs": args.jobs,
-                    "loganalyzer_counted": counted,
-                    "results": [r.to_dict(log.lines, baseline) for r in results],
-                },
-                indent=2,
-            )
-        )
-        return 0
-    from tabulate import tabulate
-
-    info = [
-        ("cpu", f"{machine['cpu']} ({machine['nproc']} cores)"),
-        ("python / polars", f"{machine['python']} / {machine['polars']}"),
-        ("loganalyzer", f"{machine['loganalyzer']}" + (f" --jobs {args.jobs}" if args.jobs else "")),
-        ("pflogsumm", machine["pflogsumm"] or f"not installed ({PFLOGSUMM_INSTALL})"),
-        ("log", f"{log.path} (seed {args.seed})"),
-        ("size", f"{log.lines:,} lines, {log.bytes / 1e6:.1f} MB, {log.avg_line_bytes:.1f} bytes/line"),
-        ("unparsed", "-" if counted["unparsed"] is None else f"{counted['unparsed']:,}"),
-        ("runs", f"{args.runs} per tool, alternating; medians below"),
-    ]
-    print(tabulate(info, tablefmt="plain"))
-    print()
-    print(render_table(results, log.lines))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,7 @@
+"""``python -m loganalyzer.bench``."""
+
+import sys
+
+from .command import main
+
+sys.exit(main())
