@@ -49,6 +49,13 @@ Jobs = Annotated[int | None, typer.Option(help="Parallel parse workers (default:
 NoRotated = Annotated[bool, typer.Option("--no-rotated", help="Read a base name alone, not its rotated set.")]
 Config = Annotated[Path | None, typer.Option(help="TOML file with settings (same names as the options).")]
 Debug = Annotated[bool, typer.Option(help="Show tracebacks of errors.")]
+NoCache = Annotated[
+    bool, typer.Option("--no-cache", help="Parse the logs again; neither reuse nor store parsed tables.")
+]
+CacheDir = Annotated[
+    Path | None,
+    typer.Option(help="Parsed tables of earlier scans (default $XDG_CACHE_HOME/loganalyzer or ~/.cache/loganalyzer)."),
+]
 
 
 class UsageError(Exception):
@@ -198,6 +205,9 @@ def _detect_settings(config: Path | None, **options: object) -> Settings:
     domains = options.pop("local_domain", None)
     if isinstance(domains, list) and domains:
         options["local_domains"] = tuple(domains)
+    cache_dir = options.pop("cache_dir", None)
+    if cache_dir is not None:
+        options["cache_dir"] = str(cache_dir)
     asn_db = options.pop("asn_db", None)
     if asn_db is not None:
         if not Path(str(asn_db)).is_file():
@@ -218,6 +228,12 @@ def _fail_on(value: str | None) -> set[str]:
     if unknown:
         raise UsageError(f"--fail-on: unknown detector {', '.join(sorted(unknown))}; use any or {', '.join(DETECTORS)}")
     return wanted
+
+
+def _echo_messages(messages: list[str]) -> None:
+    """What the library said for standard error (the parse cache: reused, damaged, not writable)."""
+    for message in messages:
+        typer.echo(f"loganalyzer: {message}", err=True)
 
 
 def _use_colour() -> bool:
@@ -248,6 +264,8 @@ def scan(
     timezone: Timezone = None,
     jobs: Jobs = None,
     no_rotated: NoRotated = False,
+    no_cache: NoCache = False,
+    cache_dir: CacheDir = None,
     config: Config = None,
     debug: Debug = False,
 ) -> None:
@@ -266,9 +284,10 @@ def scan(
             config, year=year, timezone=timezone, jobs=jobs, no_rotated=no_rotated, group_by=group_by,
             ipv4_prefix=ipv4_prefix, ipv6_prefix=ipv6_prefix, greylist_delay=greylist_delay,
             retry_window=retry_window, plaintext_window=plaintext_window, local_domain=local_domain,
-            no_dns=no_dns, dns_server=dns_server, asn_db=asn_db, evidence=evidence,
+            no_dns=no_dns, dns_server=dns_server, asn_db=asn_db, evidence=evidence, cache_dir=cache_dir,
         )  # fmt: skip
-        result = run_scan(_default_paths(paths), settings, detectors=detector)
+        result = run_scan(_default_paths(paths), settings, detectors=detector, cache=not no_cache)
+        _echo_messages(result.messages)
         if result.summary.lines and not result.mta_lines:
             typer.echo(
                 f"loganalyzer: none of the {result.summary.lines:,} lines came from Postfix or Exim "
@@ -302,6 +321,8 @@ def show(
     timezone: Timezone = None,
     jobs: Jobs = None,
     no_rotated: NoRotated = False,
+    no_cache: NoCache = False,
+    cache_dir: CacheDir = None,
     config: Config = None,
     debug: Debug = False,
 ) -> None:
@@ -318,10 +339,11 @@ def show(
             config, year=year, timezone=timezone, jobs=jobs, no_rotated=no_rotated, group_by=group_by,
             ipv4_prefix=ipv4_prefix, ipv6_prefix=ipv6_prefix, greylist_delay=greylist_delay,
             retry_window=retry_window, plaintext_window=plaintext_window, local_domain=local_domain,
-            no_dns=no_dns, dns_server=dns_server, asn_db=asn_db,
+            no_dns=no_dns, dns_server=dns_server, asn_db=asn_db, cache_dir=cache_dir,
         )  # fmt: skip
         key = normalise_network(network, settings)
-        result = run_scan(paths, settings, detectors=detector)
+        result = run_scan(paths, settings, detectors=detector, cache=not no_cache)
+        _echo_messages(result.messages)
         found = result.detection.findings.filter(result.detection.findings["network"] == key)
         if found.is_empty():
             typer.echo(f"loganalyzer: no finding for {key}" + (f" by {', '.join(detector)}" if detector else ""),
@@ -423,6 +445,11 @@ def report(
 
 def main() -> None:
     """Console-script entry point."""
+    import polars as pl
+
+    from .tables import ENGINE
+
+    pl.Config.set_engine_affinity(ENGINE)
     app()
 
 

@@ -24,6 +24,18 @@ class SettingsError(ValueError):
     """A setting has an impossible value."""
 
 
+def default_cache_dir() -> str | None:
+    """``$XDG_CACHE_HOME/loganalyzer``, else ``~/.cache/loganalyzer``; None without a home directory.
+
+    The XDG base-directory spec ignores a relative ``XDG_CACHE_HOME``; so does this.
+    """
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    if os.path.isabs(xdg):
+        return os.path.join(xdg, "loganalyzer")
+    home = os.path.expanduser("~")
+    return os.path.join(home, ".cache", "loganalyzer") if os.path.isabs(home) else None
+
+
 def _default_jobs() -> int:
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
 
@@ -35,7 +47,9 @@ class Settings:
     Reading: ``year`` (year of the last line of year-less files; default from the
     file's mtime), ``timezone`` (zone of zone-less timestamps; default local),
     ``rotated`` (expand a base name to its rotated set), ``jobs`` (parallel parse
-    workers), ``batch_bytes`` (size of one unit of parse work).
+    workers), ``batch_bytes`` (size of one unit of parse work), ``spill_bytes``
+    (inputs of at least this much text are parsed into Parquet files instead of
+    memory), ``spill_dir`` (where those go; default the system's temp directory).
 
     Detection: ``ipv4_prefix``/``ipv6_prefix`` (sending-network size),
     ``group_by`` (network, org, asn or ip), ``greylist_delay`` (seconds a client
@@ -45,6 +59,11 @@ class Settings:
     fallback), ``local_domains`` (extra domains that are ours), ``dns`` (confirm
     missing MX records), ``dns_timeout`` (seconds per lookup), ``asn_db`` (an
     ``.mmdb`` file for AS numbers), ``evidence`` (example lines per finding).
+
+    Parse cache (``loganalyzer scan``/``show``, or ``scan(..., cache=True)``):
+    ``cache_dir`` (where parsed tables are kept; default
+    ``$XDG_CACHE_HOME/loganalyzer`` or ``~/.cache/loganalyzer``), ``cache_max_mb``
+    (its budget; the least recently used entries go beyond it).
     """
 
     year: int | None = None
@@ -52,6 +71,8 @@ class Settings:
     rotated: bool = True
     jobs: int = field(default_factory=_default_jobs)
     batch_bytes: int = 16 << 20
+    spill_bytes: int = 64 << 20
+    spill_dir: str | None = None
 
     ipv4_prefix: int = 24
     ipv6_prefix: int = 48
@@ -66,6 +87,9 @@ class Settings:
     asn_db: str | None = None
     evidence: int = 5
 
+    cache_dir: str | None = field(default_factory=default_cache_dir)
+    cache_max_mb: int = 2048
+
     def __post_init__(self) -> None:
         try:
             validate_timezone(self.timezone)
@@ -75,6 +99,7 @@ class Settings:
             (self.year is None or 1970 <= self.year <= 9999, "year must be between 1970 and 9999"),
             (self.jobs >= 1, "jobs must be at least 1"),
             (self.batch_bytes >= 1 << 12, "batch_bytes must be at least 4096"),
+            (self.spill_bytes >= 0, "spill_bytes must not be negative"),
             (0 <= self.ipv4_prefix <= 32, "ipv4_prefix must be between 0 and 32"),
             (0 <= self.ipv6_prefix <= 128, "ipv6_prefix must be between 0 and 128"),
             (self.group_by in GROUP_BY, f"group_by must be one of {', '.join(GROUP_BY)}"),
@@ -83,6 +108,7 @@ class Settings:
             (self.plaintext_window > 0, "plaintext_window must be positive"),
             (self.dns_timeout > 0, "dns_timeout must be positive"),
             (self.evidence >= 1, "evidence must be at least 1"),
+            (self.cache_max_mb >= 1, "cache_max_mb must be at least 1"),
         ]
         for ok, message in checks:
             if not ok:

@@ -33,6 +33,18 @@ def cli() -> CliRunner:
     return CliRunner()
 
 
+@pytest.fixture(autouse=True)
+def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty ``$XDG_CACHE_HOME`` for every test.
+
+    ``loganalyzer scan`` and ``show`` cache parsed tables by default: no test may
+    write into the user's ``~/.cache``, nor reuse what another test left there.
+    """
+    where = tmp_path_factory.mktemp("xdg-cache")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(where))
+    return where
+
+
 def sample_files() -> list[Path]:
     """Every sample log (plain and compressed) the project wrote."""
     return sorted(p for p in SAMPLES.rglob("*") if p.is_file() and (".log" in p.name or p.name.startswith("mail")))
