@@ -28,7 +28,7 @@ from .evidence import evidence_lines
 from .reading import read
 from .schema import TABLES
 from .settings import Settings
-from .tables import Tables
+from .tables import ENGINE, Tables, our_engine
 
 __all__ = ["Source", "attempts", "detect", "evidence", "greylist_delay", "load", "retries", "sessions", "to_arrow"]
 
@@ -84,7 +84,9 @@ def detect(source: Source, settings: Settings | None = None, *, detectors: list[
     0
     """
     settings = settings or Settings()
-    return run_detectors(_tables(source, settings), settings, only=detectors).findings
+    tables = _tables(source, settings)
+    with our_engine():
+        return run_detectors(tables, settings, only=detectors).findings
 
 
 def evidence(finding: Mapping[str, Any] | pl.DataFrame | Iterable[Mapping[str, Any]]) -> pl.DataFrame:
@@ -133,7 +135,7 @@ def attempts(source: Source, settings: Settings | None = None) -> pl.DataFrame:
     >>> tried.group_by("outcome").len().sort("outcome").rows()
     [('accepted', 3), ('temp', 9)]
     """
-    return _context(source, settings).attempts.collect()
+    return _context(source, settings).attempts.collect(engine=ENGINE)
 
 
 def retries(source: Source, settings: Settings | None = None) -> pl.DataFrame:
@@ -154,7 +156,10 @@ def retries(source: Source, settings: Settings | None = None) -> pl.DataFrame:
     ctx = _context(source, settings)
     columns = ["network", "org", "asn", "group", "client_ip", "sender", "recipient", "seq", "ts"]
     return (
-        retry_gaps(ctx.attempts).select(*columns, "retry_seq", "retry_ts", "retry_outcome", "gap").sort("seq").collect()
+        retry_gaps(ctx.attempts)
+        .select(*columns, "retry_seq", "retry_ts", "retry_outcome", "gap")
+        .sort("seq")
+        .collect(engine=ENGINE)
     )
 
 
@@ -182,7 +187,7 @@ def sessions(source: Source, settings: Settings | None = None) -> pl.DataFrame:
     >>> seen.group_by("network", pl.col("tls").cast(pl.String)).len().sort("network", "tls").rows()
     [('192.0.2.0/24', 'established', 1), ('198.18.50.0/24', 'failed', 2), ('2001:db8:9::/48', 'failed', 2)]
     """
-    return _context(source, settings).sessions.collect()
+    return _context(source, settings).sessions.collect(engine=ENGINE)
 
 
 def to_arrow(source: Source, settings: Settings | None = None, *, table: str = "events") -> pa.Table:
@@ -195,5 +200,5 @@ def to_arrow(source: Source, settings: Settings | None = None, *, table: str = "
     if table not in ("events", "sessions", "messages", "unparsed"):
         raise ValueError(f"unknown table {table!r}: events, sessions, messages or unparsed")
     settings = settings or Settings()
-    frame = _tables(source, settings).table(table).collect()
+    frame = _tables(source, settings).table(table).collect(engine=ENGINE)
     return frame.to_arrow().cast(TABLES[table].arrow())

@@ -17,6 +17,7 @@ joined onto the detectors' frames.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -53,6 +54,41 @@ def network_of(ip: str | None, *, v4: int = 24, v6: int = 48) -> str | None:
         addr = addr.ipv4_mapped
     prefix = v4 if addr.version == 4 else v6
     return str(ipaddress.ip_network(f"{addr}/{prefix}", strict=False))
+
+
+_COLON_HEX = re.compile(r"[0-9A-Fa-f:]+")
+
+
+def _plain_ipv6(ip: str) -> bool:
+    """Colon-hex IPv6 text with a sound shape (no embedded IPv4, no zone, at most one ``::``)."""
+    if not _COLON_HEX.fullmatch(ip) or ip.count("::") > 1:
+        return False
+    parts = ip.split(":")
+    if "::" in ip:
+        return len(parts) <= 8 and all(len(p) <= 4 for p in parts)
+    return len(parts) == 8 and all(1 <= len(p) <= 4 for p in parts)
+
+
+def _other_networks(ips: list[str], *, v4: int, v6: int) -> dict[str, str | None]:
+    """:func:`network_of` for addresses that are not dotted quads (IPv6, mapped, bracketed).
+
+    The first ``ceil(v6 / 16)`` hextets decide an IPv6 network; when an address
+    spells them out (no ``::`` among them) it shares the answer of every address
+    with the same text there, so the standard library runs once per network.
+    """
+    hextets = -(-v6 // 16)
+    out: dict[str, str | None] = {}
+    shared: dict[str, str | None] = {}
+    for ip in ips:
+        head = ip.lower().split("::", 1)[0].split(":")
+        key = ":".join(head[:hextets]) if len(head) >= hextets and _plain_ipv6(ip) else None
+        if key is not None and key in shared:
+            out[ip] = shared[key]
+            continue
+        out[ip] = network_of(ip, v4=v4, v6=v6)
+        if key is not None and out[ip] is not None:  # only a valid address answers for its network
+            shared[key] = out[ip]
+    return out
 
 
 def org_of(name: str | None) -> str | None:
@@ -116,16 +152,19 @@ class ClientMap:
         ips = ips.with_columns(_ipv4_networks(pl.col("client_ip"), settings.ipv4_prefix).alias("network"))
         other = ips.filter(pl.col("network").is_null())["client_ip"].to_list()
         if other:
-            mapping = {ip: network_of(ip, v4=settings.ipv4_prefix, v6=settings.ipv6_prefix) for ip in other}
+            mapping = _other_networks(other, v4=settings.ipv4_prefix, v6=settings.ipv6_prefix)
             ips = ips.with_columns(
                 pl.coalesce(
                     pl.col("network"), pl.col("client_ip").replace_strict(mapping, default=None, return_dtype=pl.String)
                 ).alias("network")
             )
         # the registrable domain depends only on the last labels of a name: look each suffix up once
-        suffix = pl.col("ptr").str.to_lowercase().str.strip_chars(".").str.split(".").list.slice(-6).list.join(".")
-        ips = ips.with_columns(suffix.alias("_suffix"))
-        orgs = {name: org_of(name) for name in ips["_suffix"].drop_nulls().unique().to_list()}
+        name = pl.col("ptr").str.to_lowercase().str.strip_chars(".")
+        literal = name.str.contains(r"^\[?[0-9.]*\]?$|:")  # an address, not a name
+        suffix = name.str.split(".").list.slice(-6).list.join(".")
+        ips = ips.with_columns(pl.when(name.str.contains(".", literal=True) & ~literal).then(suffix).alias("_suffix"))
+        psl = _psl()
+        orgs = {name: psl.privatesuffix(name) for name in ips["_suffix"].drop_nulls().unique().to_list()}
         ips = ips.with_columns(
             pl.col("_suffix").replace_strict(orgs, default=None, return_dtype=pl.String).alias("org")
         ).drop("_suffix")

@@ -24,7 +24,7 @@ year-less envelopes are finished per file by :mod:`loganalyzer.timestamps`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 
 import polars as pl
 import pyparsing as pp
@@ -33,7 +33,7 @@ from .grammars import DAEMONS, ENVELOPES, EXIM_INNER, FAMILIES, daemon_of
 from .grammars.elements import END, Family, Kind, opt, seq, text
 from .plans import HEAD, Plan, compile_plan, dispatch_keys, escape, to_regex
 from .schema import EVENTS
-from .timestamps import YEARLESS, iso_to_utc, local_columns, yearless_columns
+from .timestamps import YEARLESS, ChunkTimes, iso_to_utc, local_columns, yearless_columns
 
 __all__ = ["BatchResult", "LineResult", "Parser", "parse_line"]
 
@@ -42,7 +42,7 @@ NO_ENVELOPE = "no-envelope"
 UNKNOWN_SHAPE = "unknown-shape"
 
 #: Columns every event part starts with (besides its grammar's fields).
-BASE = ("seq", "line_no", "ts", *YEARLESS, "host", "program", "daemon", "pid", "kind")
+BASE = ("seq", "line_no", "ts", "_year", *YEARLESS, "host", "program", "daemon", "pid", "kind")
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,35 @@ class Candidate:
         return self.kind.name
 
 
+@dataclass(frozen=True)
+class Dispatch:
+    """How the lines of one family prefix find their prefix, queue id, body and dispatch key.
+
+    Whole matches without capture groups are found by the regex engine's DFA, far
+    cheaper than captures on a pattern of a hundred alternatives; only the short
+    prefix text is captured, for its queue id.
+    """
+
+    find_prefix: str | None  # the family prefix (``QUEUEID: ``), optional on every line
+    prefix_fields: str | None  # the same with its named groups
+    find_key: str  # the longest dispatch key at the start of the body
+
+    def apply(self, group: pl.DataFrame) -> pl.DataFrame:
+        """``group`` with ``_queue_id``, ``_body`` (the message after the prefix) and ``_key``."""
+        msg = group.get_column("msg")
+        queue_id = pl.Series("_queue_id", [None] * len(msg), dtype=pl.String)
+        body = msg
+        if self.find_prefix is not None and self.prefix_fields is not None:
+            prefix = msg.str.extract_all(self.find_prefix).list.first()
+            if prefix.is_not_null().any():
+                fields = prefix.str.extract_groups(self.prefix_fields).struct.unnest()
+                if "queue_id" in fields.columns:
+                    queue_id = fields.get_column("queue_id").alias("_queue_id")
+                body = pl.select(msg.str.slice(prefix.str.len_chars().fill_null(0))).to_series()
+        key = body.str.extract_all(self.find_key).list.first().fill_null("")
+        return group.with_columns(key.alias("_key"), queue_id, body.alias("_body"))
+
+
 @dataclass
 class BatchResult:
     """What one batch produced: event parts by part key, and unparsed rows."""
@@ -85,7 +114,7 @@ class Parser:
         self.envelopes = [(name, compile_plan(g)) for name, g in ENVELOPES]
         self.exim_inner = compile_plan(EXIM_INNER)
         self.candidates: dict[tuple[str, str], list[Candidate]] = {}
-        self.dispatch: dict[str, str] = {}  # prefix regex -> dispatch regex
+        self.dispatch: dict[str, Dispatch] = {}  # family prefix regex -> how to read prefix and key
         self.family_prefix: dict[str, str] = {}
         self.dtypes = _field_dtypes()
         by_prefix: dict[str, set[str]] = {}
@@ -97,9 +126,8 @@ class Parser:
                 keys.update(dispatch_keys(kind.body))
         for prefix, keys in by_prefix.items():
             alternatives = "|".join(escape(k) for k in sorted(keys, key=lambda k: (-len(k), k)) if k)
-            # the prefix's own named group (queue_id) is kept: plans then skip it
-            head = f"(?P<_prefix>{to_regex(self._prefix_of(prefix))})?" if prefix else ""
-            self.dispatch[prefix] = f"^{head}(?P<key>(?:{alternatives})?)"
+            fields = f"^{to_regex(self._prefix_of(prefix))}" if prefix else None
+            self.dispatch[prefix] = Dispatch(f"^(?:{prefix})" if prefix else None, fields, f"^(?:{alternatives})")
         self._compiled: dict[tuple[str, int], Candidate] = {}
 
     @staticmethod
@@ -166,8 +194,14 @@ class Parser:
 
     # -- one batch ---------------------------------------------------------------
 
-    def parse_batch(self, lines: pl.DataFrame, *, source: str, raw: bool = False) -> BatchResult:
+    def parse_batch(
+        self, lines: pl.DataFrame, *, source: str, raw: bool = False, times: ChunkTimes | None = None
+    ) -> BatchResult:
         """Parse ``lines`` (columns seq, line_no, line) from one source.
+
+        With ``times`` every line's ``ts`` is settled to UTC in one pass over the
+        batch (year-less ones in its provisional year); without, lines that need
+        the year or the zone keep only their pending time columns.
 
         With ``raw`` the parts keep every field as the text the grammar matched
         (envelope fields prefixed ``env_``) instead of typed columns: the
@@ -176,9 +210,15 @@ class Parser:
         result = BatchResult()
         pending = lines
         enveloped: list[pl.DataFrame] = []
-        for name, plan in self.envelopes:
+        for i, (name, plan) in enumerate(self.envelopes):
             if pending.is_empty():
                 break
+            rest = None
+            if i > 0:
+                # a match test without captures is several times cheaper than a failed capture:
+                # captures run only on the lines whose envelope this is (and the failures of ``until``)
+                maybe = pending.get_column("line").str.contains(plan.head)
+                rest, pending = pending.filter(~maybe), pending.filter(maybe)
             fields, ok = self.run_plan(pending, "line", plan)
             if ok.any():
                 hit = pl.concat([pending.select("seq", "line_no"), fields], how="horizontal").filter(ok)
@@ -187,10 +227,12 @@ class Parser:
                     frame = frame.hstack(hit.drop("seq", "line_no").rename(lambda c: f"env_{c}"))
                 enveloped.append(frame)
             pending = pending.filter(~ok)
+            if rest is not None:
+                pending = pl.concat([rest, pending]).sort("seq") if not pending.is_empty() else rest
         unparsed = [self._unparsed(pending, NO_ENVELOPE)] if not pending.is_empty() else []
         if enveloped:
             env = pl.concat(enveloped, how="diagonal")
-            self._parse_messages(env, result, unparsed, raw=raw)
+            self._parse_messages(env, result, unparsed, raw=raw, times=times)
         if unparsed:
             frame = pl.concat(unparsed, how="diagonal_relaxed")
             result.unparsed = frame.join(lines.select("seq", "line"), on="seq", how="left").rename({"line": "raw"})
@@ -202,6 +244,7 @@ class Parser:
         cols = hit.columns
         nothing = {
             "ts": pl.lit(None, dtype=pl.Datetime("us", "UTC")),
+            "_year": pl.lit(None, dtype=pl.Int16),
             "_month": pl.lit(None, dtype=pl.Int8),
             "_day": pl.lit(None, dtype=pl.Int8),
             "_tod_us": pl.lit(None, dtype=pl.Int64),
@@ -228,44 +271,49 @@ class Parser:
             "seq",
             "line_no",
             *(e.alias(k) for k, e in time.items()),
-            pl.col("host"),
-            program,
-            program.replace_strict(daemons, default=None, return_dtype=pl.String).alias("daemon"),
+            # categorical from here on: every later filter and gather moves ints, not text
+            pl.col("host").cast(pl.Categorical),
+            program.cast(pl.Categorical),
+            program.replace_strict(daemons, default=None, return_dtype=pl.String).cast(pl.Categorical).alias("daemon"),
             pl.col("pid").cast(pl.Int32, strict=False),
             pl.col("msg"),
+            # through syslog, Exim's own timestamp and split marker may start the message
+            pl.lit(name != "exim").alias("_wrapped"),
         )
 
     def _parse_messages(
-        self, env: pl.DataFrame, result: BatchResult, unparsed: list[pl.DataFrame], *, raw: bool = False
+        self,
+        env: pl.DataFrame,
+        result: BatchResult,
+        unparsed: list[pl.DataFrame],
+        *,
+        raw: bool = False,
+        times: ChunkTimes | None = None,
     ) -> None:
         families = env.get_column("daemon").replace_strict(self.daemon_family, default=None, return_dtype=pl.String)
         env = env.with_columns(families.alias("_family"))
+        wrapped = pl.col("_family").eq_missing("exim") & pl.col("_wrapped")  # no family: not Exim
+        tails = None
+        if env.select(wrapped.any()).item():
+            exim, tails = self._exim_inner(env.filter(wrapped), raw=raw)
+            env = pl.concat([env.filter(~wrapped), exim], how="diagonal_relaxed")
+        env = env.drop("_wrapped")
+        if times is not None:
+            env = times.settle(env)
+            tails = times.settle(tails, observe=False) if tails is not None else None
+        if tails is not None and not tails.is_empty():
+            self._emit(result, "continuation", tails.select(*BASE[:-1]).with_columns(kind=pl.lit("continuation")))
         modelled = env.filter(pl.col("_family").is_not_null())
         other = env.filter(pl.col("_family").is_null())
         if not other.is_empty():
             self._emit(result, OTHER_PROGRAM, other.drop("msg", "_family").with_columns(kind=pl.lit(OTHER_PROGRAM)))
         if modelled.is_empty():
             return
-        is_exim = pl.col("_family") == "exim"
-        if modelled.select(is_exim.any()).item():
-            exim = self._exim_inner(modelled.filter(is_exim), result, raw=raw)
-            modelled = pl.concat([modelled.filter(~is_exim), exim], how="diagonal_relaxed")
         prefixes = modelled.get_column("_family").replace_strict(self.family_prefix, return_dtype=pl.String)
         modelled = modelled.with_columns(prefixes.alias("_prefix"))
         keyed = []
         for (prefix,), group in modelled.group_by("_prefix", maintain_order=True):
-            found = group.get_column("msg").str.extract_groups(self.dispatch[str(prefix)]).struct.unnest()
-            with_prefix = found.get_column("_prefix") if "_prefix" in found.columns else None
-            lead = with_prefix.str.len_chars().fill_null(0) if with_prefix is not None else pl.lit(0)
-            keyed.append(
-                group.with_columns(
-                    found.get_column("key").fill_null("").alias("_key"),
-                    (found.get_column("queue_id") if "queue_id" in found.columns else pl.lit(None, pl.String)).alias(
-                        "_queue_id"
-                    ),
-                    pl.col("msg").str.slice(lead).alias("_body"),
-                )
-            )
+            keyed.append(self.dispatch[str(prefix)].apply(group))
         work = pl.concat(keyed, how="diagonal_relaxed")
         for (fname, key), group in work.group_by("_family", "_key", maintain_order=True):
             rest = group
@@ -280,12 +328,13 @@ class Parser:
             if not rest.is_empty():
                 unparsed.append(self._unparsed_enveloped(rest))
 
-    def _exim_inner(self, rows: pl.DataFrame, result: BatchResult, *, raw: bool) -> pl.DataFrame:
+    def _exim_inner(self, rows: pl.DataFrame, *, raw: bool) -> tuple[pl.DataFrame, pl.DataFrame | None]:
         """Exim's own timestamp and ``[n/m]`` split marker off the message (syslog-wrapped Exim).
 
         Exim's timestamp carries the year: it replaces the syslog one. Split
         parts of one long line (same host and pid, numbered from 1) are joined
-        into the first part; the others become ``continuation`` events.
+        into the first part; the others are returned apart, to become
+        ``continuation`` events.
         """
         fields, _ = self.run_plan(rows, "msg", self.exim_inner)
         inner = rows.with_columns(fields.get_column("msg").alias("msg"))
@@ -303,7 +352,7 @@ class Parser:
             )
         part = fields.get_column("split_part").cast(pl.Int32, strict=False)
         if part.is_null().all():
-            return inner
+            return inner, None
         inner = inner.with_columns(part.alias("_part"))
         split = inner.filter(pl.col("_part").is_not_null()).sort("host", "pid", "seq")
         split = split.with_columns((pl.col("_part") == 1).cast(pl.Int32).cum_sum().over("host", "pid").alias("_joint"))
@@ -313,12 +362,11 @@ class Parser:
             .agg(pl.col("seq").first(), pl.col("msg").str.join(""))
         )
         joined = split.filter(pl.col("_part") == 1).drop("msg").join(heads.select("seq", "msg"), on="seq", how="left")
-        tails = split.filter((pl.col("_joint") > 0) & (pl.col("_part") > 1))
-        if not tails.is_empty():
-            self._emit(result, "continuation", tails.select(*BASE[:-1]).with_columns(kind=pl.lit("continuation")))
+        tails = split.filter((pl.col("_joint") > 0) & (pl.col("_part") > 1)).drop("_part", "_joint")
         lone = split.filter(pl.col("_joint") == 0)  # parts whose first part is not in this batch
         whole = inner.filter(pl.col("_part").is_null())
-        return pl.concat([whole, joined, lone], how="diagonal_relaxed").drop("_part", "_joint", strict=False)
+        joined_all = pl.concat([whole, joined, lone], how="diagonal_relaxed").drop("_part", "_joint", strict=False)
+        return joined_all, tails
 
     def _run_candidate(self, rows: pl.DataFrame, cand: Candidate) -> tuple[pl.DataFrame, pl.Series]:
         """Fields and matched mask of ``cand`` on ``rows``, with the family prefix rules."""
@@ -354,12 +402,9 @@ class Parser:
     @staticmethod
     def _emit(result: BatchResult, part: str, frame: pl.DataFrame) -> None:
         base = [c for c in BASE if c in frame.columns]
-        frame = frame.with_columns(
-            pl.col("host").cast(pl.Categorical),
-            pl.col("program").cast(pl.Categorical),
-            pl.col("daemon").cast(pl.Categorical),
-            pl.col("kind").cast(pl.Categorical),
-        ).select(*base, *[c for c in frame.columns if c not in base])
+        text = [c for c in ("host", "program", "daemon", "kind") if frame.schema[c] == pl.String]
+        cast = [pl.col(c).cast(pl.Categorical) for c in text]
+        frame = frame.with_columns(cast).select(*base, *[c for c in frame.columns if c not in base])
         if part in result.parts:
             result.parts[part] = pl.concat([result.parts[part], frame])
         else:
@@ -371,6 +416,7 @@ class Parser:
             "seq",
             "line_no",
             pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("ts"),
+            pl.lit(None, dtype=pl.Int16).alias("_year"),
             *[
                 pl.lit(None, dtype=dt).alias(c)
                 for c, dt in (
@@ -388,7 +434,7 @@ class Parser:
     @staticmethod
     def _unparsed_enveloped(frame: pl.DataFrame) -> pl.DataFrame:
         return frame.select(
-            "seq", "line_no", "ts", *YEARLESS, "host", "program", pl.lit(UNKNOWN_SHAPE).alias("problem")
+            "seq", "line_no", "ts", "_year", *YEARLESS, "host", "program", pl.lit(UNKNOWN_SHAPE).alias("problem")
         )
 
 
@@ -416,11 +462,36 @@ class LineResult:
         return None if self.kind is not None else UNKNOWN_SHAPE
 
 
+def _parse_all(grammar: pp.ParserElement, text: str) -> pp.ParseResults:
+    """``parse_string(parse_all=True)`` on the text as it is.
+
+    pyparsing expands tabs before parsing unless the top-level element says not to;
+    the bulk path sees the tabs, and some lines have them (Exim logs an
+    Authentication-Results header with its folding tabs), so both must match the
+    same characters. (``parse_with_tabs`` marks the element itself: copying one
+    copies its whole tree.)
+    """
+    return grammar.parse_with_tabs().parse_string(text, parse_all=True)
+
+
+@cache
+def _line_grammar(family: str, index: int) -> pp.ParserElement:
+    """The whole-line grammar of one kind, built once: building one copies its tree."""
+    fam = FAMILIES[family]
+    return fam.grammar(fam.kinds[index])
+
+
+@cache
+def _prefix_and_rest(family: str) -> pp.ParserElement:
+    prefix = FAMILIES[family].prefix
+    assert prefix is not None
+    return seq(opt(prefix), text("__rest"))
+
+
 def _rest_after_prefix(fam: Family, message: str) -> str:
     if fam.prefix is None:
         return message
-    grammar = seq(opt(fam.prefix), text("__rest"))
-    return str(grammar.parse_string(message, parse_all=True)["__rest"])
+    return str(_parse_all(_prefix_and_rest(fam.name), message)["__rest"])
 
 
 def parse_line(line: str) -> LineResult:
@@ -428,7 +499,7 @@ def parse_line(line: str) -> LineResult:
     out = LineResult()
     for name, grammar in ENVELOPES:
         try:
-            out.envelope_fields = grammar.parse_string(line, parse_all=True).as_dict()
+            out.envelope_fields = _parse_all(grammar, line).as_dict()
         except pp.ParseBaseException as exc:
             out.tried.append((f"envelope {name}", exc))
             continue
@@ -441,8 +512,8 @@ def parse_line(line: str) -> LineResult:
     out.family = DAEMONS.get(daemon)
     if out.family is None:
         return out
-    if out.family == "exim":
-        inner = EXIM_INNER.parse_string(message, parse_all=True).as_dict()
+    if out.family == "exim" and out.envelope != "exim":  # only through syslog
+        inner = _parse_all(EXIM_INNER, message).as_dict()
         message = inner.pop("msg")
         out.envelope_fields.update(inner)
         if int(inner.get("split_part", 1)) > 1:
@@ -460,9 +531,9 @@ def parse_line(line: str) -> LineResult:
     )
     if ranked:
         out.key = rest[: -ranked[0][0]]
-    for _, _, kind in ranked:
+    for _, index, kind in ranked:
         try:
-            out.fields = fam.grammar(kind).parse_string(message, parse_all=True).as_dict()
+            out.fields = _parse_all(_line_grammar(out.family, index), message).as_dict()
         except pp.ParseBaseException as exc:
             out.tried.append((kind.name, exc))
             continue

@@ -1,13 +1,19 @@
 """Read inputs into :class:`~loganalyzer.tables.Tables`.
 
 Inputs are read one after the other, in the order :func:`sources.expand` gives;
-each is cut into chunks of whole lines that are parsed in parallel: by worker
-processes (one compiled parser each, started once) when the input is large, in
-this process for small inputs where starting workers would cost more than it
-saves. The main process keeps reading and decompressing meanwhile. Results come
-back in order and get their place: ``seq``, the position of the line in the
-whole input, and its line number. When a file ends, the year of its year-less
-timestamps is settled and the timestamps are converted to UTC.
+each is cut into chunks of whole lines. A chunk's lines are counted here (a
+newline count), so every chunk knows its place -- ``seq``, the position of its
+first line in the whole input, and that line's number -- before it is parsed.
+Chunks are then parsed in parallel: by worker processes (one compiled parser
+each, started once) when the input is large, in this process for small inputs
+where starting workers would cost more than it saves. The main process keeps
+reading and decompressing meanwhile, with at most ``jobs + 1`` chunks in flight.
+
+A worker settles its chunk's timestamps to UTC, reading year-less ones in a
+provisional year (see :mod:`loganalyzer.timestamps`), and leaves the result in
+the :class:`~loganalyzer.store.Store`: in memory, or for large inputs as Parquet
+files, so that memory does not grow with the log. When a file ends, the chunks
+whose provisional year was wrong (a New Year inside the file) are corrected.
 """
 
 from __future__ import annotations
@@ -15,18 +21,20 @@ from __future__ import annotations
 import multiprocessing
 import os
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 import polars as pl
 
-from .parse import BatchResult, Parser
+from .parse import Parser
+from .schema import EVENTS, UNPARSED
 from .settings import Settings
-from .sources import Input, Opened, expand, open_input, split_chunks, to_batch
+from .sources import Input, expand, open_input, split_chunks, to_batch
+from .store import UNPARSED_PART, Piece, Store, keep
 from .tables import ReadStats, SourceStats, Tables
-from .timestamps import YEARLESS, YearTracker, compose, naive_to_utc
+from .timestamps import PENDING, ChunkTimes, ChunkYears, YearTracker, provisional_year
 
 __all__ = ["read", "read_inputs"]
 
@@ -46,35 +54,78 @@ def read(paths: str | Iterable[str], settings: Settings | None = None, *, parser
     return read_inputs(items, settings, parser=parser)
 
 
-@dataclass
-class _Chunk:
-    """What parsing one chunk of lines gave, numbered from 0 (seq) and 1 (line_no)."""
+@dataclass(frozen=True)
+class _Job:
+    """One chunk to parse, with its place and how to settle its timestamps."""
 
-    result: BatchResult
+    data: bytes
+    source: str
+    chunk: int  # number of the chunk in the whole read
+    seq: int  # seq of its first line
+    line: int  # line number of its first line
+    year: int  # provisional year of its year-less lines
+    timezone: str
+    spill: str | None  # directory for the pieces, or None to send them back
+
+
+@dataclass
+class _Done:
+    """What parsing one chunk gave."""
+
+    chunk: int
     lines: int
     replaced: int
     size: int
+    years: ChunkYears
+    pieces: dict[str, tuple[pl.DataFrame | str, bool]]  # part -> (frame or file, pending)
 
 
 _WORKER_PARSER: Parser | None = None
+EVENTS_SCHEMA = EVENTS.polars()
+UNPARSED_SCHEMA = UNPARSED.polars()
 
 
-def _parse_chunk(data: bytes, source: str, parser: Parser | None = None) -> _Chunk:
-    """Split ``data`` into lines and parse them (runs in a worker or in-process)."""
+def count_lines(data: bytes) -> int:
+    """Lines in a chunk, as :func:`~loganalyzer.sources.to_batch` will split them."""
+    return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+
+
+def _parse_chunk(job: _Job, parser: Parser | None = None) -> _Done:
+    """Parse one chunk, settle its times and leave its pieces (runs in a worker or in-process)."""
     global _WORKER_PARSER
     if parser is None:
         _WORKER_PARSER = _WORKER_PARSER or Parser()
         parser = _WORKER_PARSER
-    batch = to_batch(data)
+    batch = to_batch(job.data)
     n = len(batch.lines)
     frame = pl.DataFrame(
         {
-            "seq": pl.int_range(0, n, dtype=pl.Int64, eager=True),
-            "line_no": pl.int_range(1, n + 1, dtype=pl.Int64, eager=True),
+            "seq": pl.int_range(job.seq, job.seq + n, dtype=pl.Int64, eager=True),
+            "line_no": pl.int_range(job.line, job.line + n, dtype=pl.Int64, eager=True),
             "line": batch.lines,
         }
     )
-    return _Chunk(parser.parse_batch(frame, source=source), n, batch.replaced, len(data))
+    times = ChunkTimes(job.year, job.timezone)
+    result = parser.parse_batch(frame, source=job.source, times=times)
+    frames = dict(result.parts)
+    if result.unparsed is not None:
+        frames[UNPARSED_PART] = result.unparsed
+    source = pl.lit(job.source).cast(pl.Categorical).alias("source")
+    pieces: dict[str, tuple[pl.DataFrame | str, bool]] = {}
+    for part, piece in frames.items():
+        # year-less lines keep their parts while their year may still change
+        pending = bool(piece.get_column("_month").is_not_null().any())
+        settled = piece.drop("_local") if pending else piece.drop("_local", *PENDING)
+        settled = _conform(settled.with_columns(source), UNPARSED_SCHEMA if part == UNPARSED_PART else EVENTS_SCHEMA)
+        pieces[part] = (keep(settled, job.spill, part, job.chunk), pending)
+    return _Done(job.chunk, n, batch.replaced, len(job.data), times.years, pieces)
+
+
+def _conform(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
+    """Columns in the table's order and types (pending ones last): every piece of a part reads alike."""
+    have = frame.schema
+    known = [pl.col(c) if have[c] == schema[c] else pl.col(c).cast(schema[c]) for c in schema if c in have]
+    return frame.select(*known, *[c for c in have if c not in schema])
 
 
 def _estimated_size(items: list[Input]) -> int:
@@ -92,22 +143,18 @@ def _estimated_size(items: list[Input]) -> int:
     return total
 
 
+def _one_thread() -> None:
+    """Worker start: polars on one thread (the workers are the parallelism); set before its pool exists."""
+    os.environ["POLARS_MAX_THREADS"] = "1"
+
+
 @contextmanager
-def _executor(settings: Settings, items: list[Input], parser: Parser) -> Iterator[tuple[Executor, bool]]:
+def _executor(settings: Settings, size: int) -> Iterator[tuple[Executor, bool]]:
     """A pool of worker processes for large inputs, else a thread pool in this process."""
-    if settings.jobs > 1 and _estimated_size(items) >= PROCESS_THRESHOLD:
-        # each worker runs polars on one thread: the workers are the parallelism
-        previous = os.environ.get("POLARS_MAX_THREADS")
-        os.environ["POLARS_MAX_THREADS"] = "1"
+    if settings.jobs > 1 and size >= PROCESS_THRESHOLD:
         context = multiprocessing.get_context("spawn")
-        try:
-            with ProcessPoolExecutor(max_workers=settings.jobs, mp_context=context) as pool:
-                yield pool, True
-        finally:
-            if previous is None:
-                os.environ.pop("POLARS_MAX_THREADS", None)
-            else:
-                os.environ["POLARS_MAX_THREADS"] = previous
+        with ProcessPoolExecutor(max_workers=settings.jobs, mp_context=context, initializer=_one_thread) as pool:
+            yield pool, True
     else:
         with ThreadPoolExecutor(max_workers=settings.jobs) as threads:
             yield threads, False
@@ -116,144 +163,72 @@ def _executor(settings: Settings, items: list[Input], parser: Parser) -> Iterato
 def read_inputs(items: list[Input], settings: Settings, *, parser: Parser | None = None) -> Tables:
     """Read already-expanded inputs."""
     parser = parser or Parser()
-    stats = ReadStats()
-    parts: dict[str, list[pl.DataFrame]] = {}
-    unparsed: list[pl.DataFrame] = []
-    seq = 0
+    size = _estimated_size(items)
+    store = Store(spill=size >= settings.spill_bytes, parent=settings.spill_dir)
+    reader = _Reader(settings, store)
     # Each file's mtime anchors its own year; a --year anchors the last line of
     # the whole input instead, so then one tracker spans every file.
     shared = YearTracker() if settings.year is not None else None
-    pending: list[_FileResult] = []
-    with _executor(settings, items, parser) as (pool, remote):
+    with _executor(settings, size) as (pool, remote):
         for item in items:
-            opened = open_input(item)
-            source = SourceStats(
-                item.path,
-                opened.compression,
-                first_seq=seq,
-                start_offset=item.offset,
-                end_offset=item.offset,
-                first_line=item.first_line,
-            )
-            stats.sources.append(source)
-            result = _read_one(opened, source, None if remote else parser, pool, settings, shared or YearTracker())
-            source.warnings.extend(opened.warnings)
-            seq += source.lines
-            pending.append(result)
+            tracker = shared or YearTracker()
+            mtime = reader.read_one(item, pool, None if remote else parser, tracker)
             if shared is None:
-                _collect(result.finish(settings), parts, unparsed)
-                pending.clear()
-    for result in pending:
-        _collect(result.finish(settings), parts, unparsed)
-    merged = [pl.concat(frames) if len(frames) > 1 else frames[0] for frames in parts.values()]
-    return Tables(merged, unparsed, stats)
+                year = provisional_year(mtime, settings.timezone, None)
+                fix = tracker.corrections(year, mtime=mtime, tz=settings.timezone, year=None)
+                store.correct(fix, settings.timezone)
+    if shared is not None:
+        fix = shared.corrections(settings.year or 0, mtime=0, tz=settings.timezone, year=settings.year)
+        store.correct(fix, settings.timezone)
+    store.settled()
+    return Tables(store=store, stats=reader.stats)
 
 
-def _placed(result: BatchResult, seq: int, line: int) -> BatchResult:
-    """``result`` moved to its place: seq counts from ``seq``, line numbers from ``line``."""
-    shift = [pl.col("seq") + seq, pl.col("line_no") + (line - 1)]
-    parts = {key: frame.with_columns(shift) for key, frame in result.parts.items()}
-    unparsed = result.unparsed.with_columns(shift) if result.unparsed is not None else None
-    return BatchResult(parts, unparsed)
+class _Reader:
+    """Reads inputs chunk by chunk, numbering lines across all of them."""
 
+    def __init__(self, settings: Settings, store: Store) -> None:
+        self.settings = settings
+        self.store = store
+        self.stats = ReadStats()
+        self.seq = 0
+        self.chunk = 0
 
-@dataclass
-class _FileResult:
-    """One file's parsed rows, before its year-less timestamps are settled."""
+    def read_one(self, item: Input, pool: Executor, parser: Parser | None, tracker: YearTracker) -> float:
+        """Parse one input into the store (``parser`` None: in the worker processes); returns its mtime."""
+        settings = self.settings
+        opened = open_input(item)
+        source = SourceStats(
+            item.path,
+            opened.compression,
+            first_seq=self.seq,
+            start_offset=item.offset,
+            end_offset=item.offset,
+            first_line=item.first_line,
+        )
+        self.stats.sources.append(source)
+        year = provisional_year(opened.mtime, settings.timezone, settings.year)
+        inflight: deque[Future[_Done]] = deque()
+        line = item.first_line
 
-    source: str
-    mtime: float
-    tracker: YearTracker
-    parts: dict[str, list[pl.DataFrame]]
-    unparsed: list[pl.DataFrame]
+        def collect(done: _Done) -> None:
+            source.lines += done.lines
+            source.replaced += done.replaced
+            source.end_offset += done.size
+            tracker.add(done.chunk, done.years)
+            for part, (data, pending) in done.pieces.items():
+                self.store.add(part, Piece(done.chunk, data, pending))
 
-    def finish(self, settings: Settings) -> tuple[dict[str, pl.DataFrame], list[pl.DataFrame]]:
-        """Parts with UTC timestamps and the source column; helper columns dropped."""
-        finish = _timestamp_finisher(self.tracker, self.mtime, settings)
-        src = pl.lit(self.source).cast(pl.Categorical).alias("source")
-        out = {
-            key: _finish(pl.concat(frames) if len(frames) > 1 else frames[0], finish, src)
-            for key, frames in self.parts.items()
-        }
-        return out, [_finish(u, finish, src) for u in self.unparsed]
-
-
-def _collect(
-    finished: tuple[dict[str, pl.DataFrame], list[pl.DataFrame]],
-    parts: dict[str, list[pl.DataFrame]],
-    unparsed: list[pl.DataFrame],
-) -> None:
-    for key, frame in finished[0].items():
-        parts.setdefault(key, []).append(frame)
-    unparsed.extend(finished[1])
-
-
-def _read_one(
-    opened: Opened,
-    source: SourceStats,
-    parser: Parser | None,
-    pool: Executor,
-    settings: Settings,
-    tracker: YearTracker,
-) -> _FileResult:
-    """Parse one input chunk by chunk (``parser`` None: in the worker processes)."""
-    parts: dict[str, list[pl.DataFrame]] = {}
-    unparsed: list[pl.DataFrame] = []
-    inflight: deque[Future[_Chunk]] = deque()
-    item = opened.input
-
-    def collect(chunk: _Chunk) -> None:
-        result = _placed(chunk.result, source.first_seq + source.lines, item.first_line + source.lines)
-        source.lines += chunk.lines
-        source.replaced += chunk.replaced
-        source.end_offset += chunk.size
-        _observe_years(tracker, result)
-        for key, frame in result.parts.items():
-            parts.setdefault(key, []).append(frame)
-        if result.unparsed is not None:
-            unparsed.append(result.unparsed)
-
-    for data in split_chunks(opened.blocks, batch_bytes=settings.batch_bytes, whole_lines=item.whole_lines):
-        inflight.append(pool.submit(_parse_chunk, data, source.path, parser))
-        while len(inflight) > settings.jobs:
+        for data in split_chunks(opened.blocks, batch_bytes=settings.batch_bytes, whole_lines=item.whole_lines):
+            n = count_lines(data)
+            job = _Job(data, source.path, self.chunk, self.seq, line, year, settings.timezone, self.store.directory)
+            inflight.append(pool.submit(_parse_chunk, job, parser))
+            self.chunk += 1
+            self.seq += n
+            line += n
+            while len(inflight) > settings.jobs:
+                collect(inflight.popleft().result())
+        while inflight:
             collect(inflight.popleft().result())
-    while inflight:
-        collect(inflight.popleft().result())
-    return _FileResult(source.path, opened.mtime, tracker, parts, unparsed)
-
-
-def _observe_years(tracker: YearTracker, result: BatchResult) -> None:
-    frames = [f.select("seq", "_month", "_day") for f in result.parts.values()]
-    if result.unparsed is not None:
-        frames.append(result.unparsed.select("seq", "_month", "_day"))
-    if not frames:
-        return
-    yearless = pl.concat(frames).filter(pl.col("_month").is_not_null()).sort("seq")
-    tracker.observe(yearless["seq"], yearless["_month"], yearless["_day"])
-
-
-def _timestamp_finisher(
-    tracker: YearTracker, mtime: float, settings: Settings
-) -> Callable[[pl.DataFrame], pl.DataFrame]:
-    def finish(frame: pl.DataFrame) -> pl.DataFrame:
-        yearless = bool(frame["_month"].is_not_null().any())
-        local = bool(frame["_local"].is_not_null().any())
-        if not yearless and not local:
-            return frame
-        tz = settings.timezone
-        ts = pl.col("ts")
-        if local:
-            ts = pl.when(pl.col("_local").is_not_null()).then(naive_to_utc(pl.col("_local"), tz)).otherwise(ts)
-        if yearless:
-            years = tracker.years(frame["seq"], mtime=mtime, tz=tz, year=settings.year)
-            frame = frame.with_columns(years.alias("_year"))
-            naive = compose(pl.col("_year"), pl.col("_month"), pl.col("_day"), pl.col("_tod_us"))
-            ts = pl.when(pl.col("_month").is_not_null()).then(naive_to_utc(naive, tz)).otherwise(ts)
-        return frame.with_columns(ts.alias("ts")).drop("_year", strict=False)
-
-    return finish
-
-
-def _finish(frame: pl.DataFrame, finish: Callable[[pl.DataFrame], pl.DataFrame], src: pl.Expr) -> pl.DataFrame:
-    done = finish(frame).drop(*YEARLESS)
-    return done.with_columns(src).select("seq", "source", *[c for c in done.columns if c != "seq"])
+        source.warnings.extend(opened.warnings)
+        return opened.mtime

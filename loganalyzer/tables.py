@@ -15,12 +15,24 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import Final
 
 import polars as pl
 
 from .schema import EVENTS, UNPARSED, Table
+from .store import Store
 
-__all__ = ["ReadStats", "SourceStats", "Tables", "align"]
+__all__ = ["ENGINE", "ReadStats", "SourceStats", "Tables", "align", "our_engine"]
+
+#: The polars engine of loganalyzer's own queries. On these narrow, join-heavy
+#: queries polars 2's in-memory engine used about a third less CPU and a fifth
+#: less peak memory than its default streaming engine (1M-line benchmark log).
+ENGINE: Final = "in-memory"
+
+
+def our_engine() -> pl.Config:
+    """Context in which ``collect()`` uses :data:`ENGINE` (the caller's default is restored after)."""
+    return pl.Config(engine_affinity=ENGINE)
 
 
 def align(frame: pl.LazyFrame | pl.DataFrame, table: Table) -> pl.LazyFrame:
@@ -84,9 +96,14 @@ class Tables:
         stats: ReadStats | None = None,
         *,
         lazy_parts: list[pl.LazyFrame] | None = None,
+        store: Store | None = None,
     ) -> None:
         self._parts = [p.lazy() for p in parts or []] + list(lazy_parts or [])
         self._unparsed = [u.lazy() for u in unparsed or []]
+        if store is not None:
+            self._parts += store.parts(EVENTS.polars())
+            self._unparsed += store.unparsed(UNPARSED.polars())
+        self.store = store  # keeps a spill directory alive while these tables are
         self.stats = stats or ReadStats()
 
     @cached_property
@@ -107,28 +124,32 @@ class Tables:
     def _session_index(self) -> pl.DataFrame:
         from .sessions import build_session_lines
 
-        return build_session_lines(self.events).collect()
+        with our_engine():
+            return build_session_lines(self.events).collect()
 
     @cached_property
     def sessions(self) -> pl.LazyFrame:
         """One row per SMTP connection (see :data:`loganalyzer.schema.SESSIONS`)."""
         from .sessions import build_sessions
 
-        return build_sessions(self.events, self._session_index.lazy()).collect().lazy()
+        with our_engine():
+            return build_sessions(self.events, self._session_index.lazy()).collect().lazy()
 
     @cached_property
     def session_lines(self) -> pl.LazyFrame:
         """(seq, session_id, kind) of every line that belongs to a session."""
         ids = self.sessions.select("session_id")
         index = self._session_index.lazy().select("seq", "session_id", "kind")
-        return index.join(ids, on="session_id", how="semi").collect().lazy()
+        with our_engine():
+            return index.join(ids, on="session_id", how="semi").collect().lazy()
 
     @cached_property
     def messages(self) -> pl.LazyFrame:
         """One row per queue-id lifecycle (see :data:`loganalyzer.schema.MESSAGES`)."""
         from .sessions import build_messages
 
-        return build_messages(self.events, self.sessions).collect().lazy()
+        with our_engine():
+            return build_messages(self.events, self.sessions).collect().lazy()
 
     def table(self, name: str) -> pl.LazyFrame:
         """A table by name: events, sessions, messages or unparsed."""
@@ -139,7 +160,7 @@ class Tables:
 
     def kind_counts(self) -> Counter[str]:
         """Lines per event kind."""
-        counts = self.events.group_by("kind").len().collect()
+        counts = self.events.group_by("kind").len().collect(engine=ENGINE)
         return Counter({str(k): int(n) for k, n in counts.iter_rows()})
 
     @classmethod
@@ -163,20 +184,27 @@ class Tables:
         tables._unparsed = [frames["unparsed"]]
         tables.__dict__["sessions"] = frames["sessions"]
         tables.__dict__["messages"] = frames["messages"]
+        parquet, arrow = where / "session_lines.parquet", where / "session_lines.arrow"
+        if parquet.exists():  # written with session_lines=True; else rebuilt from the events on first use
+            tables.__dict__["session_lines"] = pl.scan_parquet(parquet)
+        elif arrow.exists():
+            tables.__dict__["session_lines"] = pl.scan_ipc(arrow)
         return tables
 
-    def write(self, directory: str | Path, *, fmt: str = "parquet") -> list[Path]:
+    def write(self, directory: str | Path, *, fmt: str = "parquet", session_lines: bool = False) -> list[Path]:
         """Write every table to ``directory`` as Parquet or Arrow IPC; returns the files.
 
         ``sources.json`` beside them keeps what reading was like (compression,
-        line counts, warnings) for :meth:`load`.
+        line counts, warnings) for :meth:`load`. ``session_lines`` also writes the
+        session index, which :meth:`load` then uses instead of rebuilding it from
+        the events (a third of a second per million lines; the parse cache keeps it).
         """
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         (out / "sources.json").write_text(json.dumps([asdict(s) for s in self.stats.sources], indent=1))
         written = []
-        for name in ("events", "sessions", "messages", "unparsed"):
-            frame = self.table(name)
+        for name in ("events", "sessions", "messages", "unparsed", *(["session_lines"] if session_lines else [])):
+            frame = self.session_lines if name == "session_lines" else self.table(name)
             if fmt == "parquet":
                 path = out / f"{name}.parquet"
                 frame.sink_parquet(path)

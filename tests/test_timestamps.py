@@ -11,7 +11,7 @@ import pytest
 
 from loganalyzer.reading import read
 from loganalyzer.settings import Settings, SettingsError
-from loganalyzer.timestamps import YearTracker, local_timezone
+from loganalyzer.timestamps import ChunkYears, YearTracker, local_timezone
 
 from .conftest import SAMPLES
 
@@ -115,12 +115,36 @@ def test_impossible_dates_become_null_not_errors(tmp_path: Path) -> None:
     assert tables.events.select(pl.len()).collect().item() == 2
 
 
-def test_tracker_counts_wraps_across_batches() -> None:
+def test_tracker_counts_wraps_across_chunks() -> None:
+    # chunk 0: Nov 30, Dec 31 | chunk 1: Jan 1, Jan 2 (the wrap is at the boundary)
+    # chunk 2: Dec 1 (a late line from before New Year), Jan 3 (a wrap inside the chunk)
+    chunks = [
+        ChunkYears.of(pl.Series([0, 1]), pl.Series([11, 12], dtype=pl.Int8), pl.Series([30, 31], dtype=pl.Int8)),
+        ChunkYears.of(pl.Series([2, 3]), pl.Series([1, 1], dtype=pl.Int8), pl.Series([1, 2], dtype=pl.Int8)),
+        ChunkYears.of(pl.Series([4, 5]), pl.Series([12, 1], dtype=pl.Int8), pl.Series([1, 3], dtype=pl.Int8)),
+    ]
+    assert chunks[2].wrap_seqs == (5,) and chunks[2].wrap_steps == (1,)
+    assert chunks[2].offsets(pl.Series([4, 5])).to_list() == [0, 1]
     tracker = YearTracker()
-    tracker.observe(pl.Series([0, 1]), pl.Series([11, 12], dtype=pl.Int8), pl.Series([30, 31], dtype=pl.Int8))
-    tracker.observe(pl.Series([2, 3]), pl.Series([1, 1], dtype=pl.Int8), pl.Series([1, 2], dtype=pl.Int8))
-    years = tracker.years(pl.Series([0, 1, 2, 3]), mtime=0, tz="UTC", year=2025).to_list()
-    assert years == [2024, 2024, 2025, 2025]
+    for i, chunk in enumerate(chunks):
+        tracker.add(i, chunk)
+    # the last line (Jan 3) is in 2025: chunk 0 and the Dec 1 line are in 2024
+    assert tracker.corrections(2025, mtime=0, tz="UTC", year=2025) == {0: -1, 2: -1}
+    assert tracker.corrections(2026, mtime=0, tz="UTC", year=2025) == {0: -2, 1: -1, 2: -2}
+
+
+def test_new_year_inside_a_file_settles_across_chunks_in_memory_and_spilled(tmp_path: Path) -> None:
+    path = tmp_path / "newyear.log"
+    days = ["Dec 30 23:00:00", "Dec 31 23:59:59", "Jan  1 00:00:01", "Jan  2 10:00:00"]
+    path.write_text("".join(_line(d, i) for i, d in enumerate(days) for _ in range(200)))
+    want = [datetime(2024, 12, 30, 23, tzinfo=UTC), datetime(2025, 1, 2, 10, tzinfo=UTC)]
+    for spill in (1 << 40, 0):
+        settings = Settings(timezone="UTC", year=2025, batch_bytes=4096, spill_bytes=spill, spill_dir=str(tmp_path))
+        tables = read(str(path), settings)
+        ts = tables.events.sort("seq").select("ts").collect().to_series()
+        assert [ts[0], ts[-1]] == want, spill
+        assert ts.is_sorted() and ts.null_count() == 0
+        assert (tables.store is not None and tables.store.directory is not None) == (spill == 0)
 
 
 def test_bad_timezone_is_a_settings_error() -> None:

@@ -1,0 +1,124 @@
+"""Where one read keeps its parsed event parts: in memory, or as Parquet files.
+
+Small inputs stay in memory. Large ones are *spilled*: each parse worker writes
+the parts of its chunk as uncompressed Parquet files into a spill directory and
+sends back only their names, so the reading process never holds the events, and
+memory does not grow with the log. Queries then scan those files; polars reads
+only the columns and kinds a query needs. Uncompressed, because writing it costs
+the workers about half as much CPU as lz4/zstd and reading it back is as fast,
+while the files stay about half the size of the log text.
+
+A part is one line kind of one grammar family (see :mod:`loganalyzer.parse`); a
+piece is what one chunk produced for one part. Pieces whose year-less
+timestamps may still be corrected (see :class:`~loganalyzer.timestamps.YearTracker`)
+keep the pending columns until :meth:`Store.correct` has run.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import weakref
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+
+from .timestamps import PENDING, settle
+
+__all__ = ["UNPARSED_PART", "Piece", "Store", "keep"]
+
+#: The part name of unparsed lines.
+UNPARSED_PART = "unparsed"
+
+
+def _file_name(part: str) -> str:
+    return part.replace("/", "~")
+
+
+def keep(frame: pl.DataFrame, directory: str | None, part: str, chunk: int) -> pl.DataFrame | str:
+    """Where a worker leaves one piece: written under ``directory`` (returns its path), or the frame itself."""
+    if directory is None:
+        return frame
+    folder = Path(directory) / _file_name(part)
+    folder.mkdir(exist_ok=True)
+    path = folder / f"{chunk:08d}.parquet"
+    frame.write_parquet(path, compression="uncompressed", statistics=False)
+    return str(path)
+
+
+@dataclass
+class Piece:
+    """What one chunk produced for one part."""
+
+    chunk: int
+    data: pl.DataFrame | str
+    pending: bool  # yearless lines whose year may still change
+
+    def frame(self) -> pl.DataFrame:
+        return self.data if isinstance(self.data, pl.DataFrame) else pl.read_parquet(self.data)
+
+
+class Store:
+    """The pieces of one read, by part; on disk under ``directory`` when given.
+
+    A spill directory made here (``directory=None, spill=True``) is deleted when
+    the store is garbage-collected, i.e. when the tables reading it are gone.
+    """
+
+    def __init__(self, *, spill: bool = False, parent: str | None = None) -> None:
+        self.pieces: dict[str, list[Piece]] = {}
+        self.directory: str | None = None
+        if spill:
+            self.directory = tempfile.mkdtemp(prefix="loganalyzer-spill-", dir=parent)
+            self._cleanup = weakref.finalize(self, shutil.rmtree, self.directory, ignore_errors=True)
+
+    def add(self, part: str, piece: Piece) -> None:
+        self.pieces.setdefault(part, []).append(piece)
+
+    def correct(self, chunks: dict[int, int], tz: str) -> None:
+        """Move the yearless lines of these chunks by so many years (chunk -> years)."""
+        if not chunks:
+            return
+        for pieces in self.pieces.values():
+            for piece in pieces:
+                years = chunks.get(piece.chunk)
+                if not years or not piece.pending:
+                    continue
+                frame = settle(piece.frame().with_columns(pl.col("_year") + years), tz)
+                if isinstance(piece.data, str):
+                    frame.write_parquet(piece.data, compression="uncompressed", statistics=False)
+                else:
+                    piece.data = frame
+
+    def settled(self) -> None:
+        """Every year is final: in-memory pieces drop their pending columns."""
+        for pieces in self.pieces.values():
+            for piece in pieces:
+                if piece.pending and isinstance(piece.data, pl.DataFrame):
+                    piece.data = piece.data.drop(PENDING, strict=False)
+                piece.pending = False
+
+    def lazy(self, parts: list[str], schema: pl.Schema) -> list[pl.LazyFrame]:
+        """These parts as LazyFrames: one scan over all their files, plus one frame per in-memory part.
+
+        A single scan with the full ``schema`` (columns a file lacks read as null,
+        pending ones are ignored) keeps polars from opening hundreds of scans at once.
+        """
+        files = [p.data for part in parts for p in self.pieces[part] if isinstance(p.data, str)]
+        lazies = []
+        if files:
+            lazies.append(pl.scan_parquet(files, schema=schema, missing_columns="insert", extra_columns="ignore"))
+        for part in parts:
+            frames = [p.data for p in self.pieces[part] if isinstance(p.data, pl.DataFrame)]
+            if frames:
+                merged = pl.concat(frames, how="diagonal_relaxed", rechunk=False)
+                lazies.append(merged.lazy().drop(PENDING, strict=False))
+        return lazies
+
+    def parts(self, schema: pl.Schema) -> list[pl.LazyFrame]:
+        """Every event part."""
+        return self.lazy([part for part in self.pieces if part != UNPARSED_PART], schema)
+
+    def unparsed(self, schema: pl.Schema) -> list[pl.LazyFrame]:
+        return self.lazy([UNPARSED_PART], schema) if UNPARSED_PART in self.pieces else []
