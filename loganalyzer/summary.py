@@ -70,7 +70,7 @@ def summarize(tables: Tables, *, with_correlation: bool = True) -> Summary:
         first_ts=span["a"][0],
         last_ts=span["b"][0],
         hosts=hosts.to_series().to_list(),
-        kinds=dict(sorted(((k, n) for k, n in kinds.items() if k != OTHER_PROGRAM), key=lambda kv: -kv[1])),
+        kinds=dict(sorted(((k, n) for k, n in kinds.items() if k != OTHER_PROGRAM), key=lambda kv: (-kv[1], kv[0]))),
         replaced=tables.stats.replaced,
         warnings=tables.stats.warnings,
         sources=[
@@ -83,6 +83,7 @@ def summarize(tables: Tables, *, with_correlation: bool = True) -> Summary:
         family = DAEMONS.get(str(daemon))
         system = MTA.get(family, "other") if family else "other"
         s.mta[system] = s.mta.get(system, 0) + int(n)
+    s.mta = dict(sorted(s.mta.items(), key=lambda kv: (-kv[1], kv[0])))  # the same text on every run
     if with_correlation:
         s.sessions = tables.sessions.select(pl.len()).collect().item()
         s.messages = tables.messages.select(pl.len()).collect().item()
