@@ -34,10 +34,11 @@ cache.
 Tables are written as zstd Parquet (polars' default) after the detectors ran, so
 sessions and messages are stored too. Measured on a 1M-line (150 MB) log: an
 entry is 34 MB (123 MB uncompressed, 59 MB lz4); writing it costs about 2 s of
-CPU, of which zstd is some 0.3 s (Parquet encoding is the rest), and reading
-showed no difference within this shared machine's noise. Four times more entries
-fit the budget, and a damaged compressed page fails loudly where an uncompressed
-one could yield wrong values.
+CPU, of which zstd is some 0.3 s (Parquet encoding is the rest). A large read
+(see :mod:`loganalyzer.store`) has already written its lines as uncompressed
+Parquet while parsing, in a spill directory made inside the cache directory:
+the entry takes those files over with a rename (``events.d/``), trading disk
+space (about 0.8 bytes per byte of log) for those seconds of the first scan.
 """
 
 from __future__ import annotations
@@ -64,7 +65,7 @@ import polars as pl
 from .reading import read_inputs
 from .settings import Settings
 from .sources import Input
-from .tables import Tables
+from .tables import SPILLED, Tables
 
 __all__ = ["FORMAT", "FileState", "Key", "ParseCache", "code_digest", "file_state", "source_digest", "through_cache"]
 
@@ -250,7 +251,8 @@ class ParseCache:
         if (entry / KEY_FILE).read_text() != key.text:
             raise _Damaged("its key does not match")
         files = manifest["files"]
-        for name in ("events", "sessions", "messages", "unparsed"):
+        moved = any(name.startswith(f"{SPILLED}/") for name in files)  # a spilled read's own files
+        for name in ("sessions", "messages") if moved else ("events", "sessions", "messages", "unparsed"):
             if f"{name}.parquet" not in files:
                 raise _Damaged(f"no {name}.parquet")
         for name, size in files.items():
@@ -277,9 +279,9 @@ class ParseCache:
         temp: Path | None = None
         try:
             temp = Path(tempfile.mkdtemp(prefix=f"{_TEMP[0]}{key.name}-", dir=self.root))
-            tables.write(temp, session_lines=True)
+            tables.write(temp, session_lines=True, move_spill=True)
             (temp / KEY_FILE).write_text(key.text)
-            files = {p.name: p.stat().st_size for p in sorted(temp.iterdir()) if p.is_file()}
+            files = {str(p.relative_to(temp)): p.stat().st_size for p in sorted(temp.rglob("*")) if p.is_file()}
             manifest = {"created": time.time(), "loganalyzer": _version(), "files": files, "bytes": sum(files.values())}
             (temp / MANIFEST).write_text(json.dumps(manifest, indent=1))
             try:
@@ -384,7 +386,8 @@ def through_cache(items: list[Input], settings: Settings, use: Callable[[Tables]
             else:
                 messages.append(line)
                 return result, messages
-    tables = read_inputs(items, settings)
+    # a large read spills its parsed lines next to the entries: storing them is then a rename
+    tables = read_inputs(items, settings.replace(spill_dir=str(store.root)) if store is not None else settings)
     result = use(tables)
     if store is not None and key is not None:
         store.store(key, tables)

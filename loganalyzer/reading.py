@@ -160,11 +160,26 @@ def _executor(settings: Settings, size: int) -> Iterator[tuple[Executor, bool]]:
             yield threads, False
 
 
+def _spill_parent(settings: Settings) -> str | None:
+    """Where to spill: ``spill_dir``, else the cache directory (on disk, where ``/tmp`` may be
+    memory), else the system's temporary directory (None)."""
+    for candidate in (settings.spill_dir, settings.cache_dir):
+        if candidate:
+            try:
+                os.makedirs(candidate, mode=0o700, exist_ok=True)
+            except OSError:
+                continue
+            if os.access(candidate, os.W_OK):
+                return candidate
+    return None
+
+
 def read_inputs(items: list[Input], settings: Settings, *, parser: Parser | None = None) -> Tables:
     """Read already-expanded inputs."""
     parser = parser or Parser()
     size = _estimated_size(items)
-    store = Store(spill=size >= settings.spill_bytes, parent=settings.spill_dir)
+    spill = size >= settings.spill_bytes
+    store = Store(spill=spill, parent=_spill_parent(settings) if spill else None)
     reader = _Reader(settings, store)
     # Each file's mtime anchors its own year; a --year anchors the last line of
     # the whole input instead, so then one tracker spans every file.

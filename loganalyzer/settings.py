@@ -49,7 +49,8 @@ class Settings:
     ``rotated`` (expand a base name to its rotated set), ``jobs`` (parallel parse
     workers), ``batch_bytes`` (size of one unit of parse work), ``spill_bytes``
     (inputs of at least this much text are parsed into Parquet files instead of
-    memory), ``spill_dir`` (where those go; default the system's temp directory).
+    memory), ``spill_dir`` (where those go; default the cache directory, else the
+    system's temporary directory).
 
     Detection: ``ipv4_prefix``/``ipv6_prefix`` (sending-network size),
     ``group_by`` (network, org, asn or ip), ``greylist_delay`` (seconds a client

@@ -21,12 +21,13 @@ import tempfile
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 
 from .timestamps import PENDING, settle
 
-__all__ = ["UNPARSED_PART", "Piece", "Store", "keep"]
+__all__ = ["UNPARSED_PART", "Piece", "Store", "keep", "spilled"]
 
 #: The part name of unparsed lines.
 UNPARSED_PART = "unparsed"
@@ -34,6 +35,15 @@ UNPARSED_PART = "unparsed"
 
 def _file_name(part: str) -> str:
     return part.replace("/", "~")
+
+
+def spilled(directory: Path, schema: pl.Schema, *, unparsed: bool) -> pl.LazyFrame | None:
+    """The event (or unparsed) pieces a spilled store left in ``directory``, as one scan; None if none."""
+    folders = [d for d in sorted(directory.iterdir()) if d.is_dir() and (d.name == UNPARSED_PART) == unparsed]
+    files = [str(f) for d in folders for f in sorted(d.glob("*.parquet"))]
+    if not files:
+        return None
+    return pl.scan_parquet(files, schema=schema, missing_columns="insert", extra_columns="ignore")
 
 
 def keep(frame: pl.DataFrame, directory: str | None, part: str, chunk: int) -> pl.DataFrame | str:
@@ -69,9 +79,24 @@ class Store:
     def __init__(self, *, spill: bool = False, parent: str | None = None) -> None:
         self.pieces: dict[str, list[Piece]] = {}
         self.directory: str | None = None
+        self._cleanup: Any = None  # weakref.finalize
         if spill:
-            self.directory = tempfile.mkdtemp(prefix="loganalyzer-spill-", dir=parent)
+            # a name the parse cache clears when a crashed run left it behind in its directory
+            self.directory = tempfile.mkdtemp(prefix=".tmp-spill-", dir=parent)
             self._cleanup = weakref.finalize(self, shutil.rmtree, self.directory, ignore_errors=True)
+
+    def move_to(self, target: Path) -> None:
+        """Move the spill directory to ``target`` (e.g. into a parse-cache entry), which then owns it."""
+        assert self.directory is not None
+        old = self.directory
+        shutil.move(old, target)  # a rename on one file system
+        if self._cleanup is not None:
+            self._cleanup.detach()
+        self.directory = str(target)
+        for pieces in self.pieces.values():
+            for piece in pieces:
+                if isinstance(piece.data, str):
+                    piece.data = str(target / Path(piece.data).relative_to(old))
 
     def add(self, part: str, piece: Piece) -> None:
         self.pieces.setdefault(part, []).append(piece)

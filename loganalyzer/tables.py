@@ -20,9 +20,12 @@ from typing import Final
 import polars as pl
 
 from .schema import EVENTS, UNPARSED, Table
-from .store import Store
+from .store import Store, spilled
 
 __all__ = ["ENGINE", "ReadStats", "SourceStats", "Tables", "align", "our_engine"]
+
+#: Where :meth:`Tables.write` puts the Parquet files of a spilled read it adopts.
+SPILLED = "events.d"
 
 #: The polars engine of loganalyzer's own queries. On these narrow, join-heavy
 #: queries polars 2's in-memory engine used about a third less CPU and a fifth
@@ -168,8 +171,15 @@ class Tables:
         """Tables written by :meth:`write` (Parquet or Arrow IPC), read lazily."""
         where = Path(directory)
         frames: dict[str, pl.LazyFrame] = {}
+        moved = where / SPILLED
+        if moved.is_dir():  # written with move_spill: the pieces of a spilled read
+            for name, table in (("events", EVENTS), ("unparsed", UNPARSED)):
+                scan = spilled(moved, table.polars(), unparsed=name == "unparsed")
+                frames[name] = scan if scan is not None else align(pl.DataFrame(), table)
         for name in ("events", "sessions", "messages", "unparsed"):
             parquet, arrow = where / f"{name}.parquet", where / f"{name}.arrow"
+            if name in frames:
+                continue
             if parquet.exists():
                 frames[name] = pl.scan_parquet(parquet)
             elif arrow.exists():
@@ -191,19 +201,36 @@ class Tables:
             tables.__dict__["session_lines"] = pl.scan_ipc(arrow)
         return tables
 
-    def write(self, directory: str | Path, *, fmt: str = "parquet", session_lines: bool = False) -> list[Path]:
+    def write(
+        self, directory: str | Path, *, fmt: str = "parquet", session_lines: bool = False, move_spill: bool = False
+    ) -> list[Path]:
         """Write every table to ``directory`` as Parquet or Arrow IPC; returns the files.
 
         ``sources.json`` beside them keeps what reading was like (compression,
         line counts, warnings) for :meth:`load`. ``session_lines`` also writes the
         session index, which :meth:`load` then uses instead of rebuilding it from
         the events (a third of a second per million lines; the parse cache keeps it).
+        ``move_spill`` moves the Parquet files of a spilled read into
+        ``directory/events.d`` instead of writing the events again (the parse
+        cache: a rename instead of seconds of encoding); these tables then read
+        them there.
         """
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         (out / "sources.json").write_text(json.dumps([asdict(s) for s in self.stats.sources], indent=1))
+        names = ["events", "sessions", "messages", "unparsed", *(["session_lines"] if session_lines else [])]
         written = []
-        for name in ("events", "sessions", "messages", "unparsed", *(["session_lines"] if session_lines else [])):
+        if move_spill and fmt == "parquet" and self.store is not None and self.store.directory is not None:
+            derived = {name: self.session_lines if name == "session_lines" else self.table(name) for name in names[1:]}
+            self.store.move_to(out / SPILLED)
+            self._reopen()
+            written.extend(sorted((out / SPILLED).rglob("*.parquet")))
+            for name, frame in derived.items():
+                if name != "unparsed":  # built before the move, from memory: safe to write after it
+                    frame.sink_parquet(out / f"{name}.parquet")
+                    written.append(out / f"{name}.parquet")
+            return written
+        for name in names:
             frame = self.session_lines if name == "session_lines" else self.table(name)
             if fmt == "parquet":
                 path = out / f"{name}.parquet"
@@ -215,3 +242,11 @@ class Tables:
                 raise ValueError(f"unknown format {fmt!r}: parquet or arrow")
             written.append(path)
         return written
+
+    def _reopen(self) -> None:
+        """Scan the store's pieces where they are now (after :meth:`Store.move_to`)."""
+        assert self.store is not None
+        self._parts = self.store.parts(EVENTS.polars())
+        self._unparsed = self.store.unparsed(UNPARSED.polars())
+        for name in ("events", "unparsed"):
+            self.__dict__.pop(name, None)

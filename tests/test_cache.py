@@ -87,6 +87,23 @@ def test_second_scan_reuses_the_tables_and_reports_the_same(
         assert second.stdout == first.stdout
 
 
+def test_a_spilled_read_is_stored_by_moving_its_files(
+    cli: CliRunner, log: Path, store: Path, reads: list[list[str]], tmp_path: Path
+) -> None:
+    config = tmp_path / "spill.toml"
+    config.write_text("spill-bytes = 0\n")  # spill even this small log, as a large one would
+    first = _scan(cli, log, store, "--format", "json", "--config", str(config))
+    [entry] = _entries(store)
+    assert (entry / "events.d").is_dir() and not (entry / "events.parquet").exists()
+    assert not [p for p in store.iterdir() if p.name.startswith(".tmp-")]  # the spill directory became the entry
+    second = _scan(cli, log, store, "--format", "json", "--config", str(config))
+    fresh = _scan(cli, log, store, "--format", "json", "--no-cache")
+    assert len(reads) == 1 and REUSED in second.stderr, second.stderr
+    assert json.loads(second.stdout) == json.loads(first.stdout) == json.loads(fresh.stdout)
+    manifest = json.loads((entry / cache.MANIFEST).read_text())
+    assert any(name.startswith("events.d/") for name in manifest["files"])
+
+
 def test_detector_settings_do_not_need_a_new_parse(
     cli: CliRunner, log: Path, store: Path, reads: list[list[str]]
 ) -> None:
