@@ -175,6 +175,10 @@ def explain(
 
 Format = Annotated[str, typer.Option("--format", help="text, json, csv or markdown.")]
 TableFormat = Annotated[str, typer.Option(help="tabulate table format for text output (simple, grid, ...).")]
+Top = Annotated[
+    int,
+    typer.Option(min=0, help="Networks shown per detector in text and markdown, most serious first (0: all)."),
+]
 GroupBy = Annotated[str | None, typer.Option(help="Group findings by network, org, asn or ip.")]
 Ipv4Prefix = Annotated[int | None, typer.Option(help="IPv4 sending-network prefix length (default 24).")]
 Ipv6Prefix = Annotated[int | None, typer.Option(help="IPv6 sending-network prefix length (default 48).")]
@@ -245,6 +249,7 @@ def scan(
     paths: Paths = None,
     fmt: Format = "text",
     table_format: TableFormat = "simple",
+    top: Top = 25,
     fail_on: Annotated[
         str | None, typer.Option(help="Exit 1 when these detectors (comma-separated, or any) find something.")
     ] = None,
@@ -294,7 +299,8 @@ def scan(
                 "(no postfix/... or exim program tags): is this a mail log?",
                 err=True,
             )
-        typer.echo(render(result, fmt, table_format=table_format, colour=fmt == "text" and _use_colour()), nl=False)
+        colour = fmt == "text" and _use_colour()
+        typer.echo(render(result, fmt, table_format=table_format, colour=colour, top=top), nl=False)
         hit = set(result.detection.findings["detector"].to_list()) & failing
         if hit:
             raise typer.Exit(1)

@@ -90,7 +90,7 @@ def with_command_pairs(frame: pl.LazyFrame, stats: str = "command_stats") -> pl.
 _CORRELATION = {"smtpd": (["host", "pid"], "pid"), "postscreen": (["host", "client_ip", "client_port"], "ip-port")}
 
 
-def build_session_lines(events: pl.LazyFrame) -> pl.LazyFrame:
+def build_session_lines(events: pl.LazyFrame, *, exim: bool = True) -> pl.LazyFrame:
     """(seq, session_id, kind, ts) of every line inside an SMTP session, plus the session's frame.
 
     The index is built from four narrow columns only. Within each correlation
@@ -117,7 +117,8 @@ def build_session_lines(events: pl.LazyFrame) -> pl.LazyFrame:
                 pl.lit(daemon).alias("daemon"), pl.lit(correlation).alias("correlation"),
             )
         )  # fmt: skip
-    parts.append(exim_sessions.build_session_lines(events))
+    if exim:  # without Exim lines its correlation would only read columns to find nothing
+        parts.append(exim_sessions.build_session_lines(events))
     return pl.concat(parts, how="vertical").sort("seq")
 
 
@@ -168,7 +169,7 @@ _MESSAGE_ATTRIBUTES = ["daemon", "action", "client_name", "client_ip", "sasl_use
                        "message_id", "recipient", "orig_to", "relay", "status", "dsn", "delay", "reason"]  # fmt: skip
 
 
-def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
+def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame, *, exim: bool = True) -> pl.LazyFrame:
     """One row per SMTP connection (schema :data:`~loganalyzer.schema.SESSIONS`).
 
     ``lines`` is :func:`build_session_lines` of the same events. The attribute
@@ -176,7 +177,7 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
     and every attribute is then one aggregate of a single ``group_by``: each
     reads the lines of its own kinds, in seq order.
     """
-    exim = lines.filter(pl.col("daemon") == "exim")
+    exim_lines = lines.filter(pl.col("daemon") == "exim")
     lines = lines.filter(pl.col("daemon") != "exim")
     kind = pl.col("kind")
     carriers = events.filter(kind.is_in(_CARRIERS)).select("seq", *_ATTRIBUTES)
@@ -257,10 +258,12 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
         .with_columns(pl.col("partial_reason").is_not_null().alias("partial"))
         .sort("session_id")
     )
-    return pl.concat([align(done, SESSIONS), exim_sessions.build_sessions(events, exim)]).sort("session_id")
+    if not exim:
+        return align(done, SESSIONS)
+    return pl.concat([align(done, SESSIONS), exim_sessions.build_sessions(events, exim_lines)]).sort("session_id")
 
 
-def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame:
+def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame, *, exim: bool = True) -> pl.LazyFrame:
     """One row per queue-id lifecycle (schema :data:`~loganalyzer.schema.MESSAGES`).
 
     A narrow (seq, host, queue_id, kind) index, sorted by (host, queue id, seq),
@@ -362,4 +365,6 @@ def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame
         )
         .sort("first_seq")
     )
+    if not exim:
+        return align(done, MESSAGES)
     return pl.concat([align(done, MESSAGES), exim_sessions.build_messages(events, sessions)]).sort("first_seq")

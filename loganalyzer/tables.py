@@ -124,11 +124,24 @@ class Tables:
         return align(pl.concat(self._unparsed, how="diagonal_relaxed"), UNPARSED)
 
     @cached_property
+    def daemons(self) -> frozenset[str]:
+        """The daemons (last part of the syslog tag) that wrote the lines of this read."""
+        frame = self.events.select(pl.col("daemon").cast(pl.String).unique()).collect(engine=ENGINE)
+        return frozenset(d for d in frame.to_series().to_list() if d is not None)
+
+    @property
+    def has_exim(self) -> bool:
+        """Whether Exim wrote any of the lines (its correlation is skipped otherwise)."""
+        from .exim_sessions import EXIM_DAEMONS
+
+        return not self.daemons.isdisjoint(EXIM_DAEMONS)
+
+    @cached_property
     def _session_index(self) -> pl.DataFrame:
         from .sessions import build_session_lines
 
         with our_engine():
-            return build_session_lines(self.events).collect()
+            return build_session_lines(self.events, exim=self.has_exim).collect()
 
     @cached_property
     def sessions(self) -> pl.LazyFrame:
@@ -136,7 +149,7 @@ class Tables:
         from .sessions import build_sessions
 
         with our_engine():
-            return build_sessions(self.events, self._session_index.lazy()).collect().lazy()
+            return build_sessions(self.events, self._session_index.lazy(), exim=self.has_exim).collect().lazy()
 
     @cached_property
     def session_lines(self) -> pl.LazyFrame:
@@ -152,7 +165,7 @@ class Tables:
         from .sessions import build_messages
 
         with our_engine():
-            return build_messages(self.events, self.sessions).collect().lazy()
+            return build_messages(self.events, self.sessions, exim=self.has_exim).collect().lazy()
 
     def table(self, name: str) -> pl.LazyFrame:
         """A table by name: events, sessions, messages or unparsed."""

@@ -52,6 +52,18 @@ def test_text_output(cli: CliRunner) -> None:
     assert "\033[" not in out  # no colour when not on a terminal
 
 
+def test_top_limits_the_text_report_not_the_data(cli: CliRunner) -> None:
+    path = str(SCENARIOS / "lb-retry-reset.log")
+    code, out = _scan(cli, path, "--group-by", "ip", "--top", "2")
+    assert code == 0
+    table = out.split("lb-retry-reset:")[1]
+    assert "  3  " not in table and "... and 4 more (--top 0, or --format json/csv, lists all 6)" in table
+    code, out = _scan(cli, path, "--group-by", "ip", "--top", "0")
+    assert code == 0 and "  6  medium" in out.split("lb-retry-reset:")[1] and "more (--top 0" not in out
+    code, out = _scan(cli, path, "--group-by", "ip", "--top", "2", "--format", "csv", "--no-cache")
+    assert code == 0 and len(list(csv.DictReader(io.StringIO(out)))) == 6
+
+
 def test_csv_and_markdown(cli: CliRunner) -> None:
     code, out = _scan(cli, str(SCENARIOS / "tls-failures.log"), "--format", "csv")
     rows = list(csv.DictReader(io.StringIO(out)))

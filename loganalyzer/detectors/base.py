@@ -218,7 +218,7 @@ class Context:
     @cached_property
     def exim(self) -> bool:
         """Whether (part of) the log was written by Exim."""
-        return bool(self.events.filter(is_exim(pl.col("daemon"))).select(pl.len()).collect().item())
+        return self.tables.has_exim
 
     def exim_lacks(self, kinds: list[str], selectors: list[str]) -> str | None:
         """Why an Exim log cannot show something: the ``log_selector`` line that adds ``kinds``.

@@ -69,13 +69,16 @@ def _where(evidence: list[dict[str, Any]]) -> str:
     return " ".join(f"{source}:{','.join(lines)}" for source, lines in groups.items())
 
 
-def _rows(result: ScanResult, detector: str, *, colour: bool) -> tuple[list[list[Any]], list[tuple[str, str]]]:
-    """Table rows of one detector's findings, and (explanation, lines) per row."""
+def _rows(
+    result: ScanResult, detector: str, *, colour: bool, top: int = 0
+) -> tuple[list[list[Any]], list[tuple[str, str]]]:
+    """Table rows of one detector's findings (the first ``top``; 0: all), and (explanation, lines) per row."""
     rows: list[list[Any]] = []
     notes: list[tuple[str, str]] = []
     limit = result.settings.evidence
     frame = result.detection.findings
-    for i, row in enumerate(frame.filter(frame["detector"] == detector).iter_rows(named=True), start=1):
+    mine = frame.filter(frame["detector"] == detector)
+    for i, row in enumerate((mine.head(top) if top else mine).iter_rows(named=True), start=1):
         severity = row["severity"]
         if colour:
             severity = f"{_COLOURS.get(severity, '')}{severity}{_RESET}"
@@ -98,8 +101,12 @@ def _rows(result: ScanResult, detector: str, *, colour: bool) -> tuple[list[list
     return rows, notes
 
 
-def _text(result: ScanResult, *, table_format: str, colour: bool, markdown: bool = False) -> str:
-    """Summary, one table per detector that found something, then what could not run."""
+def _text(result: ScanResult, *, table_format: str, colour: bool, markdown: bool = False, top: int = 0) -> str:
+    """Summary, one table per detector that found something, then what could not run.
+
+    ``top`` keeps the first so many networks of each detector (most serious
+    first); the others are counted. 0 shows all.
+    """
 
     def heading(text: str) -> str:
         return f"## {text}" if markdown else text
@@ -115,9 +122,12 @@ def _text(result: ScanResult, *, table_format: str, colour: bool, markdown: bool
     for detector in DETECTORS.values():
         if detector.id not in found:
             continue
-        rows, notes = _rows(result, detector.id, colour=colour)
+        rows, notes = _rows(result, detector.id, colour=colour, top=top)
+        total = int((result.detection.findings["detector"] == detector.id).sum())
         out += ["", heading(f"{detector.id}: {detector.title}"), ""]
         out.append(tabulate(rows, headers=headers, tablefmt=table_format))
+        if total > len(rows):
+            out.append(item(f"... and {total - len(rows):,} more (--top 0, or --format json/csv, lists all {total:,})"))
         out.append("")
         for i, (explanation, where) in enumerate(notes, start=1):
             if markdown:
@@ -150,14 +160,20 @@ def _csv(result: ScanResult) -> str:
     return buf.getvalue()
 
 
-def render(result: ScanResult, fmt: str = "text", *, table_format: str = "simple", colour: bool = False) -> str:
-    """Render a scan result; ``fmt`` is one of :data:`FORMATS`."""
+def render(
+    result: ScanResult, fmt: str = "text", *, table_format: str = "simple", colour: bool = False, top: int = 0
+) -> str:
+    """Render a scan result; ``fmt`` is one of :data:`FORMATS`.
+
+    ``top`` limits text and markdown to the first so many networks per detector
+    (0: all); JSON and CSV always carry every finding.
+    """
     if fmt == "json":
         return json.dumps(to_json_dict(result), indent=2, ensure_ascii=False) + "\n"
     if fmt == "csv":
         return _csv(result)
     if fmt == "markdown":
-        return _text(result, table_format="github", colour=False, markdown=True)
+        return _text(result, table_format="github", colour=False, markdown=True, top=top)
     if fmt == "text":
-        return _text(result, table_format=table_format, colour=colour)
+        return _text(result, table_format=table_format, colour=colour, top=top)
     raise ValueError(f"unknown format {fmt!r}: {', '.join(FORMATS)}")
