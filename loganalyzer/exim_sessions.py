@@ -196,8 +196,13 @@ def _cut(rows: pl.LazyFrame, keys: list[str], *, gap: int, doom_starts: bool, cl
         new = new | (pl.col("_doom") & ~prev("_open"))
     if client_changes:
         new = new | (pl.col("client_ip") != pl.col("client_ip").shift(1)).fill_null(False)
+    # segments are contiguous and numbered upwards: the smallest seq of each is a running minimum
+    # over seqs pushed down by each new segment, read at the segment's last row
+    push = pl.col("_segment").cast(pl.Int64) * (1 << 40)
+    running = (pl.col("seq") - push).cum_min() + push
+    last = pl.col("_segment") != pl.col("_segment").shift(-1)
     return rows.with_columns(new.cum_sum().alias("_segment")).with_columns(
-        pl.col("seq").min().over("_segment").alias("_session")
+        pl.when(last.fill_null(True)).then(running).backward_fill().alias("_session")
     )
 
 
@@ -224,20 +229,27 @@ def _pair_connects(connects: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFra
         ],
         how="vertical_relaxed",
     ).sort([*key, "seq"])
+    # sorted by key: running sums per key are global ones minus their value where the key starts,
+    # and a running minimum per key is a global one over values pushed down by each new key
     c = pl.col("_c").cast(pl.Int64)
-    both = both.with_columns(
-        c.cum_sum().over(key).alias("_c_before"),
-        (1 - c).cum_sum().over(key).alias("_s_rank"),
-    )
+    new_key = (pl.int_range(pl.len()) == 0) | pl.any_horizontal(pl.col(k).ne_missing(pl.col(k).shift(1)) for k in key)
+    both = both.with_columns(new_key.alias("_new"), new_key.cast(pl.Int64).cum_sum().alias("_g"))
+
+    def per_key_cum_sum(x: pl.Expr) -> pl.Expr:
+        total = x.cum_sum()
+        return total - pl.when(pl.col("_new")).then(total - x).forward_fill()
+
+    both = both.with_columns(per_key_cum_sum(c).alias("_c_before"), per_key_cum_sum(1 - c).alias("_s_rank"))
+    push = pl.col("_g") * (1 << 40)  # more than any count of lines
+    surplus = pl.col("_c_before") - pl.col("_s_rank")
     taken = (
         both.filter(~pl.col("_c"))
         .with_columns(
-            (
-                pl.col("_s_rank")
-                + pl.min_horizontal(pl.lit(0), (pl.col("_c_before") - pl.col("_s_rank")).cum_min().over(key))
-            ).alias("_rank")
+            (pl.col("_s_rank") + pl.min_horizontal(pl.lit(0), (surplus - push).cum_min() + push)).alias("_rank")
         )
-        .filter(pl.col("_rank") > pl.col("_rank").shift(1, fill_value=0).over(key))
+        .filter(
+            pl.col("_rank") > pl.when(pl.col("_g") == pl.col("_g").shift(1)).then(pl.col("_rank").shift(1)).otherwise(0)
+        )
         .select(*key, "_rank", "_session")
     )
     lines = both.filter(pl.col("_c")).select(*key, "seq", pl.col("_c_before").alias("_rank"))
@@ -295,7 +307,8 @@ def build_session_lines(events: pl.LazyFrame) -> pl.LazyFrame:
         .then(pl.lit("exim-ip-port"))
         .otherwise(pl.lit("exim-ip-time"))
     )
-    rows = rows.with_columns(mode.alias("correlation"))
+    # every correlation below reads these rows: build them once, not once per branch
+    rows = rows.with_columns(mode.alias("correlation")).collect().lazy()
     on = pl.col("correlation")
     ci = _cut(rows.filter(on == "exim-ci"), ["host", "connection_id"], gap=PROCESS_GAP, doom_starts=False,
               client_changes=True)  # fmt: skip
@@ -506,13 +519,10 @@ def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame
     """
     kind = pl.col("kind").cast(pl.String)
     exim = events.filter(is_exim(pl.col("daemon")) & pl.col("queue_id").is_not_null())
+    from .sessions import number_lifecycles  # (sessions imports this module)
+
     ends = kind.is_in(["completed", "removed"]).cast(pl.Int32)
-    index = (
-        exim.select("seq", "ts", "host", "kind", "queue_id")
-        .sort("host", "queue_id", "seq")
-        .with_columns(lifecycle=ends.cum_sum().over("host", "queue_id") - ends)
-        .with_columns(pl.col("seq").min().over("host", "queue_id", "lifecycle").alias("first_seq"))
-    )
+    index = number_lifecycles(exim.select("seq", "ts", "host", "kind", "queue_id"), ends == 1)
     messages = index.group_by("first_seq").agg(
         pl.col("host").first(),
         pl.col("queue_id").first(),

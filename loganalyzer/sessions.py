@@ -37,6 +37,7 @@ __all__ = [
     "build_session_lines",
     "build_sessions",
     "delivery_status",
+    "number_lifecycles",
     "reply_class",
     "with_command_pairs",
 ]
@@ -263,6 +264,32 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame, *, exim: bool = Tr
     return pl.concat([align(done, SESSIONS), exim_sessions.build_sessions(events, exim_lines)]).sort("session_id")
 
 
+def number_lifecycles(lines: pl.LazyFrame, ends: pl.Expr) -> pl.LazyFrame:
+    """``lines`` (with seq, host, queue_id) sorted by (host, queue id, seq), with ``lifecycle``
+    (lines that ended one before, per queue id) and ``first_seq`` (where the lifecycle began).
+
+    One sort, then running sums and fills: a queue id reused after a line that
+    ``ends`` it (Postfix ``removed``, Exim ``Completed``) starts a new lifecycle.
+    """
+    end = ends.cast(pl.Int32)
+    new_key = (pl.int_range(pl.len()) == 0) | pl.any_horizontal(
+        pl.col(c).ne_missing(pl.col(c).shift(1)) for c in ("host", "queue_id")
+    )
+    before = pl.col("_r") - pl.col("_end")
+    return (
+        lines.sort("host", "queue_id", "seq")
+        .with_columns(new_key.alias("_new_key"), end.alias("_end"), end.cum_sum().alias("_r"))
+        .with_columns(
+            (before - pl.when(pl.col("_new_key")).then(before).forward_fill()).alias("lifecycle"),
+            pl.when(pl.col("_new_key") | (pl.col("_end").shift(1) == 1))
+            .then(pl.col("seq"))
+            .forward_fill()
+            .alias("first_seq"),
+        )
+        .drop("_new_key", "_end", "_r")
+    )
+
+
 def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame, *, exim: bool = True) -> pl.LazyFrame:
     """One row per queue-id lifecycle (schema :data:`~loganalyzer.schema.MESSAGES`).
 
@@ -273,24 +300,11 @@ def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame, *, exim: bool =
     aggregate of a single ``group_by``.
     """
     kind = pl.col("kind")
-    removed = (kind == "removed").cast(pl.Int32)
-    new_key = pl.col("host").ne_missing(pl.col("host").shift(1)) | pl.col("queue_id").ne_missing(
-        pl.col("queue_id").shift(1)
-    )
-    index = (
+    index = number_lifecycles(
         events.filter(pl.col("queue_id").is_not_null() & (pl.col("queue_id") != "NOQUEUE"))
         .filter(~exim_sessions.is_exim(pl.col("daemon")))  # Exim message ids: exim_sessions.build_messages
-        .select("seq", "ts", "host", "kind", "queue_id")
-        .sort("host", "queue_id", "seq")
-        .with_columns(new_key.alias("_new_key"), removed.cum_sum().alias("_r"))
-        .with_columns(
-            # removed lines before this one, in this queue id: the lifecycle number
-            (pl.col("_r") - removed - pl.when(pl.col("_new_key")).then(pl.col("_r") - removed).forward_fill()).alias(
-                "lifecycle"
-            ),
-            pl.when(pl.col("_new_key") | (removed.shift(1) == 1)).then(pl.col("seq")).forward_fill().alias("first_seq"),
-        )
-        .select("seq", "ts", "host", "kind", "queue_id", "lifecycle", "first_seq")
+        .select("seq", "ts", "host", "kind", "queue_id"),
+        kind == "removed",
     )
     carriers = events.filter(kind.is_in(_MESSAGE_CARRIERS)).select("seq", *_MESSAGE_ATTRIBUTES)
     rows = index.join(carriers, on="seq", how="left", maintain_order="left")  # still in seq order per lifecycle
