@@ -317,14 +317,21 @@ class Parser:
         work = pl.concat(keyed, how="diagonal_relaxed")
         for (fname, key), group in work.group_by("_family", "_key", maintain_order=True):
             rest = group
-            for cand in self.candidates_for(str(fname), str(key)):
+            for i, cand in enumerate(self.candidates_for(str(fname), str(key))):
                 if rest.is_empty():
                     break
+                skipped = None
+                if i > 0:  # as for envelopes: test the later candidates before capturing with them
+                    text = rest.get_column("msg" if cand.kind.prefix == "none" else "_body")
+                    maybe = text.str.contains(cand.plan.head)
+                    skipped, rest = rest.filter(~maybe), rest.filter(maybe)
                 fields, ok = self._run_candidate(rest, cand)
                 if ok.any():
                     hit = pl.concat([rest, fields], how="horizontal").filter(ok)
                     self._emit(result, cand.part, self._typed(hit, cand, raw=raw))
                 rest = rest.filter(~ok)
+                if skipped is not None and not skipped.is_empty():
+                    rest = pl.concat([skipped, rest]) if not rest.is_empty() else skipped
             if not rest.is_empty():
                 unparsed.append(self._unparsed_enveloped(rest))
 
