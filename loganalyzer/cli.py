@@ -175,6 +175,9 @@ def explain(
 
 Format = Annotated[str, typer.Option("--format", help="text, json, csv or markdown.")]
 TableFormat = Annotated[str, typer.Option(help="tabulate table format for text output (simple, grid, ...).")]
+FailOn = Annotated[
+    str | None, typer.Option(help="Exit 1 when these detectors (comma-separated, or any) find something.")
+]
 Top = Annotated[
     int,
     typer.Option(min=0, help="Networks shown per detector in text and markdown, most serious first (0: all)."),
@@ -250,9 +253,7 @@ def scan(
     fmt: Format = "text",
     table_format: TableFormat = "simple",
     top: Top = 25,
-    fail_on: Annotated[
-        str | None, typer.Option(help="Exit 1 when these detectors (comma-separated, or any) find something.")
-    ] = None,
+    fail_on: FailOn = None,
     detector: DetectorIds = None,
     group_by: GroupBy = None,
     ipv4_prefix: Ipv4Prefix = None,
@@ -387,9 +388,7 @@ def report(
     mail_from: Annotated[str | None, typer.Option(help="Sender address (default loganalyzer@<hostname>).")] = None,
     smtp_host: Annotated[str, typer.Option(help="Mail server to hand the report to, host[:port].")] = "localhost:25",
     top: Annotated[int, typer.Option(help="Networks in the top list with sparklines.")] = 10,
-    fail_on: Annotated[
-        str | None, typer.Option(help="Exit 1 when these detectors (comma-separated, or any) find something.")
-    ] = None,
+    fail_on: FailOn = None,
     detector: DetectorIds = None,
     group_by: GroupBy = None,
     ipv4_prefix: Ipv4Prefix = None,

@@ -47,6 +47,17 @@ def corpus_dir() -> Path:
     return root
 
 
+def _unique(lines: list[CorpusLine]) -> list[CorpusLine]:
+    """Each line once (several projects' test files share lines), first occurrence kept."""
+    seen: set[str] = set()
+    unique = []
+    for c in lines:
+        if c.line not in seen:
+            seen.add(c.line)
+            unique.append(c)
+    return unique
+
+
 def _jsonl(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
@@ -99,13 +110,7 @@ def postfix_lines(root: Path) -> list[CorpusLine]:
             out.append(
                 CorpusLine("sekoia-postfix-cases.jsonl", i, SYNTHETIC.format(program=program, message=message), program)
             )
-    seen: set[str] = set()
-    unique = []
-    for c in out:
-        if c.line not in seen:
-            seen.add(c.line)
-            unique.append(c)
-    return unique
+    return _unique(out)
 
 
 def fail2ban_expectations(root: Path, mta: str = "postfix") -> list[CorpusLine]:
@@ -167,10 +172,4 @@ def exim_lines(root: Path) -> list[CorpusLine]:
         line = case["line"]
         if line[:1].isdigit() or line[:3] in _SYSLOG_MONTHS:
             out.append(CorpusLine("sshguard-parser-tests.jsonl", i, line))
-    seen: set[str] = set()
-    unique = []
-    for c in out:
-        if c.line not in seen:
-            seen.add(c.line)
-            unique.append(c)
-    return unique
+    return _unique(out)

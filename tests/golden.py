@@ -37,29 +37,12 @@ def to_ndjson(frame: pl.DataFrame) -> str:
 
 
 def check(path: Path, frame: pl.DataFrame, *, update: bool) -> None:
-    """Compare ``frame`` with the golden file (or write it when updating)."""
-    text = to_ndjson(frame)
-    if update or not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-        if not update:
-            raise AssertionError(f"{path} did not exist; written now - check it and commit it")
-        return
-    expected = path.read_text(encoding="utf-8")
-    if text != expected:
-        got = text.splitlines()
-        want = expected.splitlines()
-        first = next((i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b), min(len(got), len(want)))
-        raise AssertionError(
-            f"{path.name} differs from golden at row {first + 1} ({len(got)} rows now, {len(want)} golden)\n"
-            f"  now:    {got[first] if first < len(got) else '<none>'}\n"
-            f"  golden: {want[first] if first < len(want) else '<none>'}\n"
-            "run pytest --update-golden if the change is intended"
-        )
+    """Compare ``frame`` with the golden NDJSON file (or write it when updating)."""
+    check_text(path, to_ndjson(frame), update=update, unit="row")
 
 
-def check_text(path: Path, text: str, *, update: bool) -> None:
-    """Compare a rendered report with its golden text file (or write it when updating)."""
+def check_text(path: Path, text: str, *, update: bool, unit: str = "line") -> None:
+    """Compare text (a rendered report, NDJSON rows) with its golden file, or write it when updating."""
     if update or not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
@@ -71,7 +54,7 @@ def check_text(path: Path, text: str, *, update: bool) -> None:
         got, want = text.splitlines(), expected.splitlines()
         first = next((i for i, (a, b) in enumerate(zip(got, want, strict=False)) if a != b), min(len(got), len(want)))
         raise AssertionError(
-            f"{path.name} differs from golden at line {first + 1}\n"
+            f"{path.name} differs from golden at {unit} {first + 1} ({len(got)} {unit}s now, {len(want)} golden)\n"
             f"  now:    {got[first] if first < len(got) else '<none>'}\n"
             f"  golden: {want[first] if first < len(want) else '<none>'}\n"
             "run pytest --update-golden if the change is intended"
