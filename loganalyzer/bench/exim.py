@@ -43,25 +43,30 @@ domains.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from random import Random
 
-from .words import (
-    BOT_HELOS,
-    BRUTE_USERS,
-    FIRST,
-    LAST,
-    LOCAL_DOMAINS,
-    NOREPLY,
-    ROLES,
-    TLD,
-    WORDS,
-    cos_hour,
-    cumulate,
-    weighted,
+from .population import (
+    Internet,
+    Pids,
+    bigmail_name,
+    dialup_client,
+    esp_name,
+    ip4,
+    ip6,
+    message_id,
+    message_size,
+    org_name,
+    outlook_name,
+    people,
+    reply_fields,
+    user_client,
+    zipf_cum_weights,
 )
+from .simulation import Simulation
+from .words import BOT_HELOS, BRUTE_USERS, FIRST, LAST, LOCAL_DOMAINS, ROLES, WORDS, weighted
 
 __all__ = ["EXTRA_SELECTORS", "NEW_VERSION", "OLD_VERSION", "iter_exim_lines"]
 
@@ -95,6 +100,13 @@ _CONFIRMATIONS = (
 )
 _HTTP = ("GET / HTTP/1.1", "Host: {ip}", "User-Agent: Mozilla/5.0 zgrab/0.x", "Accept: */*", "Accept-Encoding: gzip")
 _AUTHENTICATORS = ("plain_server", "login_server")
+#: The email service providers whose servers send us mail.
+_ESPS = ("mcsv.example.net", "amazonses.example", "sendgrid.example.net", "mailgun.example.org")
+
+
+def _esp_sender(rng: Random, domain: str) -> str:
+    """An ESP's bounce address; Postfix's generator spells and draws it otherwise, so it stays here."""
+    return f"bounce-{rng.randint(1000, 99999)}_{rng.getrandbits(32):08x}-{rng.choice(WORDS)}@{domain}"
 
 
 def base62(value: int, width: int) -> str:
@@ -205,42 +217,28 @@ class _Session:
         self.cmds.extend(names)
 
 
-class _Simulator:
-    """Discrete-event simulation of one Exim host; :meth:`lines` yields its mainlog.
+class _Simulator(Simulation):
+    """Discrete-event simulation (:mod:`.simulation`) of one Exim host; :meth:`lines` yields its mainlog."""
 
-    Jobs (session arrivals, queue runs, restarts) run in time order; each pushes
-    its lines, with their own future times, onto a heap that is emitted up to
-    the time of the next job, so lines are in time order and sessions interleave.
-    """
-
-    RATE = 0.75  # mean SMTP sessions per second, before the daily cycle
+    RATE = 0.75
     QUEUE_INTERVAL = 1800.0  # Debian runs the daemon with -q30m
 
     def __init__(self, seed: int, start: datetime | None, upgrade_at: float | None, extras_at: float | None) -> None:
-        self.rng = rng = Random(seed)
-        self.start = start or datetime(2025, 3, 1)
+        super().__init__(seed, start)
+        rng = self.rng
         self.epoch = int(self.start.replace(tzinfo=UTC).timestamp())
         self.upgrade_at = upgrade_at
         self.extras_at = extras_at
         upgraded = upgrade_at is not None and upgrade_at <= 0
         self.cfg = _Config(NEW_VERSION if upgraded else OLD_VERSION, extras_at is not None and extras_at <= 0)
-        self.last_pid = rng.randint(900, 3000)
-        self.jobs: list[tuple[float, int, Callable[[float], None]]] = []
-        self.out: list[tuple[float, int, str]] = []
-        self.order = 0
-        self._day = -1
-        self._day_text = ""
+        self.pids = Pids(rng, (900, 3000), step=40)
         self.open: list[float] = []  # end times of sessions, for the connection count
         self.queue: dict[str, _Message] = {}
-        people = [f"{f}.{last}" for f in FIRST for last in LAST[:10]]
-        rng.shuffle(people)
-        self.users = [f"{p}@{rng.choice(LOCAL_DOMAINS)}" for p in people[:500]]
-        self.domains = self._remote_domains()
-        self.domain_index = {d: i for i, d in enumerate(self.domains)}
-        self.dead_domains = {d for d in self.domains[50:] if rng.random() < 0.01}
+        self.users = [f"{p}@{rng.choice(LOCAL_DOMAINS)}" for p in people(rng, surnames=10)[:500]]
+        self.net = Internet(rng, dead_after=50, esp_sender=_esp_sender)
         self.servers, self.server_weights = self._servers()
         self.bots = [self._bot() for _ in range(20000)]
-        self.mix: tuple[tuple[float, Callable[[float], None]], ...] = (
+        self.mix = (
             (30.0, self.inbound_session),
             (5.0, self.greylist_session),
             (9.0, self.dnsbl_session),
@@ -255,63 +253,33 @@ class _Simulator:
             (12.0, self.submission_session),
             (1.0, self.local_submission),
         )
-        self.mix_total = sum(w for w, _ in self.mix)
 
     # -- names and addresses ---------------------------------------------------------
-
-    def _remote_domains(self) -> list[str]:
-        rng = self.rng
-        out = ["bigmail.example", "outlook.example", "yahoo.example", "mail.example.net", "example.org"]
-        out += [f"{word}.{tld}" for word in WORDS for tld in TLD[:3]]
-        while len(out) < 3000:
-            out.append(f"{rng.choice(WORDS)}{rng.randint(2, 9999)}.{rng.choice(TLD[:3])}")
-        return out
-
-    def _ip4(self) -> str:
-        rng = self.rng
-        r = rng.random()
-        if r < 0.06:
-            return f"198.51.100.{rng.randint(1, 254)}"
-        if r < 0.12:
-            return f"203.0.113.{rng.randint(1, 254)}"
-        return f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
-
-    def _ip6(self) -> str:
-        rng = self.rng
-        return f"2001:db8:{rng.randint(1, 0xFFFF):x}:{rng.randint(0, 0xFFFF):x}::{rng.randint(1, 0xFFF):x}"
 
     def _servers(self) -> tuple[list[_Client], list[float]]:
         """Legitimate sending servers, most popular first (Zipf-like weights)."""
         rng = self.rng
         servers: list[_Client] = []
         for i in range(60):
-            name = f"mail-{''.join(rng.choices('abcdefghijklmnopqrstuvwxyz', k=2))}1-f{i + 40}.bigmail.example"
-            servers.append(
-                _Client(name, self._ip6() if i % 3 == 0 else self._ip4(), name, "bigmail.example", "freemail")
-            )
+            name = bigmail_name(rng, i)
+            servers.append(_Client(name, ip6(rng) if i % 3 == 0 else ip4(rng), name, "bigmail.example", "freemail"))
         for i in range(40):
-            region = rng.choice(("db8", "am7", "he1", "vi1", "ve1"))
-            name = f"mail-{region}eur0{i % 9 + 1}on20{600 + i}.outbound.protection.outlook.example"
-            servers.append(_Client(name, self._ip6() if i % 2 else self._ip4(), name, "outlook.example", "freemail"))
+            name = outlook_name(rng, i)
+            servers.append(_Client(name, ip6(rng) if i % 2 else ip4(rng), name, "outlook.example", "freemail"))
         for i in range(200):
-            esp = rng.choice(("mcsv.example.net", "amazonses.example", "sendgrid.example.net", "mailgun.example.org"))
-            name = f"o{rng.randint(1, 99)}.{rng.randint(1000, 99999)}.{esp}" if i % 2 else f"mail{i}.{esp}"
-            servers.append(_Client(name, self._ip4(), name, esp, "esp"))
-        for domain in self.domains[5:]:
-            name = f"{rng.choice(('mail', 'mx', 'smtp', 'mx1', 'mailout', 'out'))}.{domain}"
+            esp = rng.choice(_ESPS)
+            name = esp_name(rng, i, esp)
+            servers.append(_Client(name, ip4(rng), name, esp, "esp"))
+        for domain in self.net.domains[5:]:
+            name = org_name(rng, domain)
             # Some organisations' servers greet with an internal name.
             helo = name if rng.random() < 0.85 else f"{rng.choice(('exch01', 'srv-mail', 'gw'))}.{domain}.local"
-            servers.append(_Client(name, self._ip4(), helo, domain, "org"))
-        weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(servers))]
-        return servers, list(cumulate(weights))
+            servers.append(_Client(name, ip4(rng), helo, domain, "org"))
+        return servers, zipf_cum_weights(len(servers))
 
     def _bot(self) -> _Client:
         rng = self.rng
-        ip = self._ip6() if rng.random() < 0.04 else self._ip4()
-        name = None
-        if rng.random() >= 0.7 and ":" not in ip:
-            dashed = ip.replace(".", "-")
-            name = f"{rng.choice(('host', 'dyn', 'ip', 'static', 'cpe'))}-{dashed}.{rng.choice(WORDS)}-isp.example.net"
+        ip, name = dialup_client(rng)
         r = rng.random()
         helo = rng.choice(BOT_HELOS) if r < 0.6 else f"[{ip}]" if r < 0.8 or name is None else name
         return _Client(name, ip, helo)
@@ -322,57 +290,14 @@ class _Simulator:
     def bot(self) -> _Client:
         return self.rng.choice(self.bots) if self.rng.random() < 0.5 else self._bot()
 
-    def sender_of(self, client: _Client) -> str:
-        rng = self.rng
-        if client.kind == "freemail":
-            return f"{rng.choice(FIRST)}.{rng.choice(LAST)}{rng.randint(1, 999)}@{client.domain}"
-        if client.kind == "esp":
-            return f"bounce-{rng.randint(1000, 99999)}_{rng.getrandbits(32):08x}-{rng.choice(WORDS)}@{client.domain}"
-        if client.kind == "org":
-            pick = rng.random()
-            local = rng.choice(ROLES) if pick < 0.4 else rng.choice(NOREPLY) if pick < 0.6 else rng.choice(FIRST)
-            return f"{local}@{client.domain}"
-        return self.spam_sender()
-
-    def spam_sender(self) -> str:
-        rng = self.rng
-        if rng.random() < 0.1:
-            return ""
-        return f"{rng.choice(FIRST)}{rng.randint(1, 9999)}@{rng.choice(self.domains)}"
-
     def local_rcpt(self) -> str:
         rng = self.rng
         if rng.random() < 0.88:
             return rng.choice(self.users)
         return f"{rng.choice(ROLES)}@{rng.choice(LOCAL_DOMAINS)}"
 
-    def remote_rcpt(self) -> str:
-        rng = self.rng
-        domain = self.domains[min(int(rng.paretovariate(0.7)) - 1, len(self.domains) - 1)]
-        return f"{rng.choice(FIRST)}.{rng.choice(LAST)}@{domain}"
-
-    def message_id_header(self, domain: str, t: float) -> str:
-        """A Message-ID header value as ``id=`` logs it (no angle brackets)."""
-        rng = self.rng
-        r = rng.random()
-        if r < 0.35:
-            return f"CA+{rng.getrandbits(120):030x}@mail.{domain}"
-        if r < 0.6:
-            stamp = (self.start + timedelta(seconds=t)).strftime("%Y%m%d%H%M%S")
-            return f"{stamp}.{rng.getrandbits(40):010x}@{domain}"
-        if r < 0.85:
-            u = f"{rng.getrandbits(128):032x}"
-            return f"{u[:8]}-{u[8:12]}-{u[12:16]}-{u[16:20]}-{u[20:]}@{domain}"
-        return f"{rng.getrandbits(64):016x}.{rng.randint(1, 99999)}@{domain}"
-
-    def size(self) -> int:
-        return min(int(self.rng.lognormvariate(9.6, 1.1)) + 600, 50_000_000)
-
     def new_pid(self) -> int:
-        self.last_pid += self.rng.randint(1, 40)
-        if self.last_pid > 4_190_000:
-            self.last_pid = self.rng.randint(300, 1000)
-        return self.last_pid
+        return self.pids.next()
 
     def exim_id(self, t: float, pid: int, cfg: _Config) -> str:
         """A message id: base-62 seconds, pid and sub-second fraction; 6-11-4 from 4.97, 6-6-2 before."""
@@ -385,25 +310,14 @@ class _Simulator:
     # -- output ------------------------------------------------------------------------
 
     def push(self, t: float, cfg: _Config, pid: int | None, msgid: str | None, text: str) -> None:
-        self.order += 1
         head = f"[{pid}] " if cfg.extras and pid is not None else ""
         if msgid:
             head += msgid + " "
-        heapq.heappush(self.out, (t, self.order, head + text))
+        self.emit(t, head + text)
 
-    def schedule(self, t: float, job: Callable[[float], None]) -> None:
-        self.order += 1
-        heapq.heappush(self.jobs, (t, self.order, job))
-
-    def stamp(self, t: float) -> str:
-        sec = int(t)
-        day, rem = divmod(sec, 86400)
-        if day != self._day:
-            self._day = day
-            self._day_text = (self.start + timedelta(days=day)).strftime("%Y-%m-%d")
-        hours, rem = divmod(rem, 3600)
-        minutes, seconds = divmod(rem, 60)
-        return f"{self._day_text} {hours:02d}:{minutes:02d}:{seconds:02d}"
+    def day_text(self, day: datetime) -> str:
+        """The mainlog's ``YYYY-MM-DD``."""
+        return day.strftime("%Y-%m-%d")
 
     def lines(self) -> Iterator[str]:
         """The log, endlessly, one line (without newline) at a time."""
@@ -413,15 +327,9 @@ class _Simulator:
         for at, change in ((self.upgrade_at, self.upgrade), (self.extras_at, self.more_selectors)):
             if at is not None and at > 0:
                 self.schedule(at, change)
-        out = self.out
-        while True:
-            t, _, job = heapq.heappop(self.jobs)
-            while out and out[0][0] <= t:
-                line_t, _, text = heapq.heappop(out)
-                yield f"{self.stamp(line_t)} {text}"
-            job(t)
+        yield from self.run()
 
-    # -- jobs: daemon, arrivals, queue runs ---------------------------------------------
+    # -- jobs: daemon, queue runs -------------------------------------------------
 
     def daemon_started(self, t: float) -> None:
         pid = self.new_pid()
@@ -441,19 +349,6 @@ class _Simulator:
     def more_selectors(self, t: float) -> None:
         self.cfg = replace(self.cfg, extras=True)
         self.daemon_started(t)
-
-    def arrival(self, t: float) -> None:
-        rng = self.rng
-        pick = rng.random() * self.mix_total
-        session = self.mix[-1][1]
-        for weight, candidate in self.mix:
-            pick -= weight
-            if pick < 0:
-                session = candidate
-                break
-        session(t)
-        daily = 0.55 + 0.9 * (0.5 - 0.5 * cos_hour((t % 86400) / 3600 - 4))
-        self.schedule(t + rng.expovariate(self.RATE * daily), self.arrival)
 
     def queue_run(self, t: float) -> None:
         """A ``-q30m`` queue runner: retry what is due, note what is not."""
@@ -553,7 +448,7 @@ class _Simulator:
         domain = client.domain or sender.rsplit("@", 1)[-1]
         sigs = []
         if client.kind == "esp":  # the customer's signature next to the ESP's own
-            customer = self.domains[rng.randrange(5, 300)]
+            customer = self.net.domains[rng.randrange(5, 300)]
             sigs.append((customer, "s=s1 c=relaxed/relaxed a=rsa-sha256 b=2048"))
         selector = rng.choice(("s1", "selector1", "google", "k1", "dkim", "mail"))
         bits = "a=ed25519-sha256 b=512" if rng.random() < 0.03 else f"a=rsa-sha256 b={rng.choice((1024, 2048, 2048))}"
@@ -576,7 +471,7 @@ class _Simulator:
     def receive(self, s: _Session, sender: str, rcpts: list[str], domain: str) -> _Message:
         """DATA, the ``<=`` line (after ``DKIM:`` lines) and a delivery process."""
         rng = self.rng
-        size = self.size()
+        size = message_size(rng)
         s.cmd("DATA")
         s.t += rng.uniform(0.05, 0.5) + size / rng.uniform(2e5, 5e6)
         msgid = self.exim_id(s.t, s.pid, s.cfg)
@@ -594,7 +489,7 @@ class _Simulator:
         fields.append(f"S={size}")
         if passed:
             fields.append(f"DKIM={passed}")
-        mid = self.message_id_header(domain, s.t)
+        mid = message_id(rng, self.start, domain, s.t)
         fields.append(f"id={mid}")
         s.log(" ".join(fields), msgid=msgid)
         s.had_mail = True
@@ -617,7 +512,7 @@ class _Simulator:
         s = self.connect(t, client)
         self.ehlo(s, 0.0 if plain else 0.85 if client.kind != "org" else 0.6)
         for i in range(1 if rng.random() < 0.9 else rng.randint(2, 4)):
-            sender = retry[0] if retry and i == 0 else self.sender_of(client)
+            sender = retry[0] if retry and i == 0 else self.net.sender(client.kind, client.domain)
             rcpts = [self.local_rcpt() for _ in range(1 if rng.random() < 0.8 else rng.randint(2, 6))]
             if retry and i == 0:
                 rcpts[0] = retry[1]
@@ -653,7 +548,7 @@ class _Simulator:
         client = self.server() if legit else self.bot()
         s = self.connect(t, client)
         self.ehlo(s, 0.7 if legit else 0.2)
-        sender = self.sender_of(client) if legit else self.spam_sender()
+        sender = self.net.sender(client.kind, client.domain) if legit else self.net.spam_sender()
         rcpt = self.local_rcpt()
         s.cmd("MAIL")
         s.had_mail = True
@@ -679,7 +574,7 @@ class _Simulator:
                 why = f"{client.ip} is listed in zen.spamhaus.org (127.0.0.{rng.choice((2, 3, 4, 4, 9))}: https://www.spamhaus.org/query/ip/{client.ip})"
             else:
                 why = f"{client.ip} is listed in bl.spamcop.net (127.0.0.2: Blocked - see https://www.spamcop.net/bl.shtml?{client.ip})"
-            self.reject_rcpt(s, self.spam_sender(), self.local_rcpt(), why)
+            self.reject_rcpt(s, self.net.spam_sender(), self.local_rcpt(), why)
         self.end_rejected(s)
 
     def relay_session(self, t: float) -> None:
@@ -688,9 +583,9 @@ class _Simulator:
         self.ehlo(s, 0.1)
         s.cmd("MAIL")
         s.had_mail = True
-        sender = self.spam_sender()
+        sender = self.net.spam_sender()
         for _ in range(1 if rng.random() < 0.8 else rng.randint(2, 5)):
-            self.reject_rcpt(s, sender, self.remote_rcpt(), "relay not permitted")
+            self.reject_rcpt(s, sender, self.net.recipient(), "relay not permitted")
         self.end_rejected(s)
 
     def unknown_user_session(self, t: float) -> None:
@@ -701,7 +596,7 @@ class _Simulator:
         self.ehlo(s, 0.3)
         s.cmd("MAIL")
         s.had_mail = True
-        sender = self.spam_sender() if client.kind == "bot" else self.sender_of(client)
+        sender = self.net.spam_sender() if client.kind == "bot" else self.net.sender(client.kind, client.domain)
         for _ in range(1 if rng.random() < 0.85 else rng.randint(2, 12)):
             rcpt = (
                 f"{rng.choice(FIRST + ROLES)}{rng.choice(('', '.', '_'))}{rng.choice(LAST)}@{rng.choice(LOCAL_DOMAINS)}"
@@ -824,7 +719,7 @@ class _Simulator:
             heapq.heappush(self.open, s.t)
             return
         if r < 0.55:
-            pending = f"MAIL FROM:<{self.spam_sender()}>\\r\\n"
+            pending = f"MAIL FROM:<{self.net.spam_sender()}>\\r\\n"
             count = f" ({len(pending) - 2} bytes)" if s.cfg.new_ids else ""
             s.log(
                 "SMTP protocol synchronization error (next input sent too soon: pipelining was not advertised): "
@@ -889,9 +784,8 @@ class _Simulator:
         """An authenticated user of ours sends mail, on 587 (STARTTLS) or 465 (TLS on connect)."""
         rng = self.rng
         user = rng.choice(self.users)
-        ip = self._ip6() if Random(user).random() < 0.15 else self._ip4()
-        name = None if rng.random() < 0.4 or ":" in ip else f"dsl-{ip.replace('.', '-')}.dyn.isp.example.net"
-        client = _Client(name, ip, f"[{ip}]" if rng.random() < 0.6 else "laptop.home", "example.com", "user")
+        ip, name, helo = user_client(rng, user)
+        client = _Client(name, ip, helo, "example.com", "user")
         s = self.connect(t, client, 587 if rng.random() < 0.8 else 465)
         self.ehlo(s, 1.0)
         s.cmd("AUTH")
@@ -899,7 +793,7 @@ class _Simulator:
         s.t += rng.uniform(0.05, 0.4)
         s.cmd("MAIL")
         n = 1 if rng.random() < 0.7 else rng.randint(2, 8)
-        rcpts = [self.remote_rcpt() if rng.random() < 0.8 else self.local_rcpt() for _ in range(n)]
+        rcpts = [self.net.recipient() if rng.random() < 0.8 else self.local_rcpt() for _ in range(n)]
         s.cmd(*["RCPT"] * n)
         self.receive(s, user, rcpts, user.rsplit("@", 1)[1])
         s.cmd("QUIT")
@@ -911,7 +805,7 @@ class _Simulator:
         pid = self.new_pid()
         who = rng.choice(("root", "root", "www-data", "backup"))
         sender = f"{who}@{HOSTNAME}"
-        rcpt = f"root@{HOSTNAME}" if who != "www-data" else self.remote_rcpt()
+        rcpt = f"root@{HOSTNAME}" if who != "www-data" else self.net.recipient()
         size = rng.randint(600, 20000)
         msgid = self.exim_id(t, pid, self.cfg)
         stamp = (self.start + timedelta(seconds=t)).strftime("%Y%m%d%H%M%S")
@@ -990,11 +884,9 @@ class _Simulator:
     ) -> tuple[float, list[str], list[str]]:
         """One SMTP connection to ``domain``'s MX: (end time, deferred, failed)."""
         rng = self.rng
-        index = self.domain_index.get(domain, 0)
-        mx = f"mx{index % 3 + 1}.{domain}"
-        ip = f"10.{200 + index % 50}.{index // 50 % 256}.{25 + index % 5}"
+        mx, ip = self.net.mx(domain)
         first_try = not msg.next_try
-        if domain in self.dead_domains or (first_try and rng.random() < 0.02):
+        if domain in self.net.dead or (first_try and rng.random() < 0.02):
             errno, why = ("110", "Connection timed out") if rng.random() < 0.8 else ("111", "Connection refused")
             t += rng.uniform(30, 31) if errno == "110" else rng.uniform(0.05, 0.4)
             self.push(t, cfg, pid, msg.id, f"H={mx} [{ip}] {why}")
@@ -1022,16 +914,10 @@ class _Simulator:
             t += rng.uniform(0.05, 1.0) + msg.size / rng.uniform(5e5, 1e7)
             r = rng.random()
             if r < 0.965 or (not first_try and r < 0.99):
-                reply = rng.choice(_CONFIRMATIONS).format(
-                    epoch=self.epoch + int(t),
-                    hex8=f"{rng.getrandbits(32):08x}",
-                    hex4=f"{rng.getrandbits(16):04x}",
-                    n=rng.randint(1, 99999),
-                    n4=rng.randint(1000, 9999),
-                    qid=f"{rng.getrandbits(36):09X}",
-                    mid=msg.mid,
-                    eximid=self.exim_id(t, rng.randint(1000, 90000), cfg),
-                )
+                template = rng.choice(_CONFIRMATIONS)
+                reply_values = reply_fields(rng)  # before the remote Exim's id: the order of the draws
+                reply_values["eximid"] = self.exim_id(t, rng.randint(1000, 90000), cfg)
+                reply = template.format(epoch=self.epoch + int(t), mid=msg.mid, **reply_values)
                 self.push(
                     t, cfg, pid, msg.id, f'{flag} {rcpt} R=dnslookup T=remote_smtp H={mx} [{ip}]{tls} C="{reply}"'
                 )

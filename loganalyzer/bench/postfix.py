@@ -11,27 +11,30 @@ lines from programs loganalyzer does not model (dovecot, amavis).
 
 from __future__ import annotations
 
-import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from random import Random
 
-from .words import (
-    BOT_HELOS,
-    BRUTE_USERS,
-    FIRST,
-    LAST,
-    LOCAL_DOMAINS,
-    NOREPLY,
-    ROLES,
-    TLD,
-    WORDS,
-    cos_hour,
-    cumulate,
-    token,
-    weighted,
+from .population import (
+    Internet,
+    Pids,
+    bigmail_name,
+    dialup_client,
+    esp_name,
+    ip4,
+    ip6,
+    message_id,
+    message_size,
+    org_name,
+    outlook_name,
+    people,
+    reply_fields,
+    user_client,
+    zipf_cum_weights,
 )
+from .simulation import Simulation
+from .words import BOT_HELOS, BRUTE_USERS, FIRST, LAST, LOCAL_DOMAINS, ROLES, TLD, WORDS, token, weighted
 
 __all__ = ["iter_postfix_lines"]
 
@@ -84,11 +87,25 @@ _SASL_FAILURES = (
 )
 _ESP_REPLIES = (
     "250 2.0.0 OK  {epoch} {hex8}.{n}-20020a05600c{hex4} - gsmtp",
-    "250 2.0.0 Ok: queued as {QID}",
+    "250 2.0.0 Ok: queued as {qid}",
     "250 2.6.0 <{mid}> [InternalId={n}, Hostname=AM0PR07MB{n4}.eurprd07.prod.outlook.example] Queued mail for delivery",
     "250 ok {epoch} qp {n4}",
     "250 Message received",
 )
+#: The email service providers whose servers send us mail.
+_ESPS = (
+    "mcsv.example.net",
+    "smtp-out.amazonses.example",
+    "sendgrid.example.net",
+    "mailgun.example.org",
+    "rsgsv.example.net",
+)
+
+
+def _esp_sender(rng: Random, domain: str) -> str:
+    """An ESP's VERP-style bounce address; Exim's generator spells and draws it otherwise, so it stays here."""
+    tag = f"{rng.getrandbits(32):08x}"
+    return f"bounce-{rng.randint(1000, 99999)}_{tag}-{rng.choice(WORDS)}={rng.choice(TLD)}@{domain}"
 
 
 def _fmt_delay(value: float) -> str:
@@ -175,7 +192,7 @@ class _Host:
         self.name = name
         self.fqdn = f"{name}.example.com"
         self.rng = rng
-        self.last_pid = rng.randint(700, 2000)
+        self.pids = Pids(rng, (700, 2000), step=60)
         self.master = self.new_pid()
         self.qmgr = self.new_pid()
         self.anvil = self.new_pid()
@@ -188,10 +205,7 @@ class _Host:
         self.local_ip = f"192.0.2.{10 + rng.randint(0, 9)}"
 
     def new_pid(self) -> int:
-        self.last_pid += self.rng.randint(1, 60)
-        if self.last_pid > 4_190_000:
-            self.last_pid = self.rng.randint(300, 1000)
-        return self.last_pid
+        return self.pids.next()
 
     def pool(self, program: str) -> _Pool:
         if program not in self.pools:
@@ -263,38 +277,24 @@ class _Conn:
         self.host.pool(self.service).release(self.pid, self.t)
 
 
-class _Simulator:
-    """Discrete-event simulation of the mail servers; :meth:`lines` yields the log.
+class _Simulator(Simulation):
+    """Discrete-event simulation (:mod:`.simulation`) of the mail servers; :meth:`lines` yields the log."""
 
-    Jobs (session arrivals, queue retries, periodic statistics) run in time order;
-    each pushes its lines, with their own future times, onto a heap that is
-    emitted up to the time of the next job. Lines are therefore in time order and
-    sessions interleave as they would on a real server.
-    """
-
-    RATE = 0.40  # mean SMTP sessions per second, before the daily cycle
+    RATE = 0.40
 
     def __init__(self, seed: int, hosts: int = 1, start: datetime | None = None) -> None:
-        self.rng = rng = Random(seed)
-        self.start = start or datetime(2025, 3, 1)
+        super().__init__(seed, start)
+        rng = self.rng
         self.hosts = [_Host(f"mx{i + 1}", rng) for i in range(max(1, hosts))]
-        self.jobs: list[tuple[float, int, Callable[[float], None]]] = []
-        self.out: list[tuple[float, int, str]] = []
-        self.order = 0
-        self._day = -1
-        self._day_text = ""
-        people = [f"{f}.{last}" for f in FIRST for last in LAST[:12]]
-        rng.shuffle(people)
-        self.users = [f"{p}@{'example.com' if rng.random() < 0.6 else 'staff.example.com'}" for p in people[:600]]
+        users = people(rng, surnames=12)
+        self.users = [f"{p}@{'example.com' if rng.random() < 0.6 else 'staff.example.com'}" for p in users[:600]]
         self.users += [f"{f}@example.com" for f in FIRST]
-        self.domains = self._remote_domains()
-        self.domain_index = {d: i for i, d in enumerate(self.domains)}
-        self.dead_domains = {d for d in self.domains[100:] if rng.random() < 0.01}
+        self.net = Internet(rng, dead_after=100, esp_sender=_esp_sender)
         self.servers, self.server_weights = self._servers()
         self.bots = [self._bot() for _ in range(20000)]
         self.recent_bot = self.bots[0]
         self.greylisted: dict[tuple[str, str, str], float] = {}
-        self.mix: tuple[tuple[float, Callable[[float], None]], ...] = (
+        self.mix = (
             (30.0, self.inbound_session),
             (5.0, self.greylist_session),
             (9.0, self.dnsbl_session),
@@ -309,74 +309,34 @@ class _Simulator:
             (3.0, self.postscreen_session),
             (1.0, self.pickup_session),
         )
-        self.mix_total = sum(w for w, _ in self.mix)
 
     # -- names and addresses ---------------------------------------------------------
-
-    def _remote_domains(self) -> list[str]:
-        rng = self.rng
-        popular = ["bigmail.example", "outlook.example", "yahoo.example", "mail.example.net", "example.org"]
-        out = list(popular)
-        for word in WORDS:
-            for tld in TLD[:3]:
-                out.append(f"{word}.{tld}")
-        while len(out) < 3000:
-            out.append(f"{rng.choice(WORDS)}{rng.randint(2, 9999)}.{rng.choice(TLD[:3])}")
-        return out
-
-    def _ip4(self) -> str:
-        rng = self.rng
-        r = rng.random()
-        if r < 0.06:
-            return f"198.51.100.{rng.randint(1, 254)}"
-        if r < 0.12:
-            return f"203.0.113.{rng.randint(1, 254)}"
-        return f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
-
-    def _ip6(self) -> str:
-        rng = self.rng
-        return f"2001:db8:{rng.randint(1, 0xFFFF):x}:{rng.randint(0, 0xFFFF):x}::{rng.randint(1, 0xFFF):x}"
 
     def _servers(self) -> tuple[list[_Client], list[float]]:
         """Legitimate sending servers, most popular first (Zipf-like weights)."""
         rng = self.rng
         servers: list[_Client] = []
         for i in range(60):
-            ip = self._ip6() if i % 3 == 0 else self._ip4()
-            letters = "".join(rng.choices("abcdefghijklmnopqrstuvwxyz", k=2))
-            name = f"mail-{letters}1-f{i + 40}.bigmail.example"
+            ip = ip6(rng) if i % 3 == 0 else ip4(rng)
+            name = bigmail_name(rng, i)
             servers.append(_Client(name, ip, name, "bigmail.example", "freemail"))
         for i in range(40):
-            ip = self._ip6() if i % 2 else self._ip4()
-            region = rng.choice(("db8", "am7", "he1", "vi1", "ve1"))
-            name = f"mail-{region}eur0{i % 9 + 1}on20{600 + i}.outbound.protection.outlook.example"
+            ip = ip6(rng) if i % 2 else ip4(rng)
+            name = outlook_name(rng, i)
             servers.append(_Client(name, ip, name, "outlook.example", "freemail"))
         for i in range(200):
-            esp = rng.choice(
-                (
-                    "mcsv.example.net",
-                    "smtp-out.amazonses.example",
-                    "sendgrid.example.net",
-                    "mailgun.example.org",
-                    "rsgsv.example.net",
-                )
-            )
-            name = f"o{rng.randint(1, 99)}.{rng.randint(1000, 99999)}.{esp}" if i % 2 else f"mail{i}.{esp}"
-            servers.append(_Client(name, self._ip4(), name, esp, "esp"))
-        for domain in self.domains[5:]:
-            name = f"{rng.choice(('mail', 'mx', 'smtp', 'mx1', 'mailout', 'out'))}.{domain}"
-            servers.append(_Client(name, self._ip4(), name, domain, "org"))
-        weights = [1.0 / (rank + 1) ** 0.8 for rank in range(len(servers))]
-        return servers, list(cumulate(weights))
+            esp = rng.choice(_ESPS)
+            name = esp_name(rng, i, esp)
+            servers.append(_Client(name, ip4(rng), name, esp, "esp"))
+        for domain in self.net.domains[5:]:
+            name = org_name(rng, domain)
+            servers.append(_Client(name, ip4(rng), name, domain, "org"))
+        return servers, zipf_cum_weights(len(servers))
 
     def _bot(self) -> _Client:
         rng = self.rng
-        ip = self._ip6() if rng.random() < 0.04 else self._ip4()
-        if rng.random() < 0.7 or ":" in ip:
-            name = "unknown"
-        else:
-            dashed = ip.replace(".", "-")
-            name = f"{rng.choice(('host', 'dyn', 'ip', 'static', 'cpe'))}-{dashed}.{rng.choice(WORDS)}-isp.example.net"
+        ip, ptr = dialup_client(rng)
+        name = ptr or "unknown"
         helo = rng.choice(BOT_HELOS) if rng.random() < 0.6 else (f"[{ip}]" if rng.random() < 0.5 else name)
         return _Client(name, ip, helo if helo != "unknown" else "localhost")
 
@@ -388,25 +348,6 @@ class _Simulator:
         self.recent_bot = bot
         return bot
 
-    def sender_of(self, client: _Client) -> str:
-        rng = self.rng
-        if client.kind == "freemail":
-            return f"{rng.choice(FIRST)}.{rng.choice(LAST)}{rng.randint(1, 999)}@{client.domain}"
-        if client.kind == "esp":
-            tag = f"{rng.getrandbits(32):08x}"
-            return f"bounce-{rng.randint(1000, 99999)}_{tag}-{rng.choice(WORDS)}={rng.choice(TLD)}@{client.domain}"
-        if client.kind == "org":
-            pick = rng.random()
-            local = rng.choice(ROLES) if pick < 0.4 else rng.choice(NOREPLY) if pick < 0.6 else rng.choice(FIRST)
-            return f"{local}@{client.domain}"
-        return self.spam_sender()
-
-    def spam_sender(self) -> str:
-        rng = self.rng
-        if rng.random() < 0.1:
-            return ""
-        return f"{rng.choice(FIRST)}{rng.randint(1, 9999)}@{rng.choice(self.domains)}"
-
     def local_rcpt(self) -> str:
         rng = self.rng
         r = rng.random()
@@ -416,51 +357,18 @@ class _Simulator:
             return f"{rng.choice(ROLES)}@{rng.choice(LOCAL_DOMAINS)}"
         return f"{rng.choice(FIRST)}@{rng.choice(LOCAL_DOMAINS[1:])}"
 
-    def remote_rcpt(self) -> str:
-        rng = self.rng
-        domain = self.domains[min(int(rng.paretovariate(0.7)) - 1, len(self.domains) - 1)]
-        return f"{rng.choice(FIRST)}.{rng.choice(LAST)}@{domain}"
-
     def qid(self) -> str:
         return f"{self.rng.getrandbits(40):010X}"
-
-    def message_id(self, domain: str, t: float) -> str:
-        rng = self.rng
-        r = rng.random()
-        if r < 0.35:
-            return f"<CA+{rng.getrandbits(120):030x}@mail.{domain}>"
-        if r < 0.6:
-            stamp = (self.start + timedelta(seconds=t)).strftime("%Y%m%d%H%M%S")
-            return f"<{stamp}.{rng.getrandbits(40):010x}@{domain}>"
-        if r < 0.85:
-            u = f"{rng.getrandbits(128):032x}"
-            return f"<{u[:8]}-{u[8:12]}-{u[12:16]}-{u[16:20]}-{u[20:]}@{domain}>"
-        return f"<{rng.getrandbits(64):016x}.{rng.randint(1, 99999)}@{domain}>"
-
-    def size(self) -> int:
-        return min(int(self.rng.lognormvariate(9.6, 1.1)) + 600, 50_000_000)
 
     # -- output ------------------------------------------------------------------------
 
     def push(self, t: float, host: _Host, program: str, pid: int | None, msg: str) -> None:
-        self.order += 1
         tag = program if pid is None else f"{program}[{pid}]"
-        heapq.heappush(self.out, (t, self.order, f"{host.name} {tag}: {msg}"))
+        self.emit(t, f"{host.name} {tag}: {msg}")
 
-    def schedule(self, t: float, job: Callable[[float], None]) -> None:
-        self.order += 1
-        heapq.heappush(self.jobs, (t, self.order, job))
-
-    def stamp(self, t: float) -> str:
-        sec = int(t)
-        day, rem = divmod(sec, 86400)
-        if day != self._day:
-            self._day = day
-            d = self.start + timedelta(days=day)
-            self._day_text = f"{_MONTHS[d.month - 1]} {d.day:2d}"
-        hours, rem = divmod(rem, 3600)
-        minutes, seconds = divmod(rem, 60)
-        return f"{self._day_text} {hours:02d}:{minutes:02d}:{seconds:02d}"
+    def day_text(self, day: datetime) -> str:
+        """BSD syslog's ``Mmm dd`` (``Mar  1``), in English whatever the locale."""
+        return f"{_MONTHS[day.month - 1]} {day.day:2d}"
 
     def lines(self) -> Iterator[str]:
         """The log, endlessly, one line (without newline) at a time."""
@@ -469,29 +377,9 @@ class _Simulator:
         self.schedule(self.rng.uniform(0, 60), self.imap_activity)
         self.schedule(6 * 3600 + 25 * 60 + self.rng.uniform(0, 60), self.daily_reload)
         self.schedule(self.rng.uniform(3600, 43200), self.postscreen_cache_cleanup)
-        out = self.out
-        while True:
-            t, _, job = heapq.heappop(self.jobs)
-            while out and out[0][0] <= t:
-                line_t, _, text = heapq.heappop(out)
-                yield f"{self.stamp(line_t)} {text}"
-            job(t)
+        yield from self.run()
 
-    # -- jobs: arrivals and periodic lines ------------------------------------------
-
-    def arrival(self, t: float) -> None:
-        rng = self.rng
-        pick = rng.random() * self.mix_total
-        session = self.mix[-1][1]
-        for weight, candidate in self.mix:
-            pick -= weight
-            if pick < 0:
-                session = candidate
-                break
-        session(t)
-        hour = (t % 86400) / 3600
-        daily = 0.55 + 0.9 * (0.5 - 0.5 * cos_hour(hour - 4))
-        self.schedule(t + rng.expovariate(self.RATE * daily), self.arrival)
+    # -- jobs: hosts and periodic lines ------------------------------------------
 
     def host(self) -> _Host:
         if len(self.hosts) == 1:
@@ -508,7 +396,7 @@ class _Simulator:
                 f"max connection count {rng.randint(2, 12)} for (smtp:{bot.ip}) at {seen}",
             ]
             if rng.random() < 0.3:
-                stats.append(f"max message rate {rng.randint(2, 9)}/60s for (submission:{self._ip4()}) at {seen}")
+                stats.append(f"max message rate {rng.randint(2, 9)}/60s for (submission:{ip4(rng)}) at {seen}")
             stats.append(f"max cache size {rng.randint(3, 60)} at {self.stamp(t - rng.uniform(5, 590))}")
             for i, text in enumerate(stats):
                 self.push(t + i * 0.001, host, "postfix/anvil", host.anvil, f"statistics: {text}")
@@ -522,7 +410,7 @@ class _Simulator:
         host = self.host()
         user = rng.choice(self.users)
         session = f"{rng.getrandbits(72):018x}"
-        ip = self._ip4()
+        ip = ip4(rng)
         mpid = host.new_pid()
         if rng.random() < 0.12:
             who = rng.choice(BRUTE_USERS)
@@ -649,7 +537,7 @@ class _Simulator:
         self.ehlo_tls(conn, 0.8 if client.kind != "org" else 0.6)
         nmsg = 1 if rng.random() < 0.9 else rng.randint(2, 4)
         for i in range(nmsg):
-            sender = retry[0] if retry and i == 0 else self.sender_of(client)
+            sender = retry[0] if retry and i == 0 else self.net.sender(client.kind, client.domain)
             if i == 0 and rng.random() < 0.1:
                 self.push(
                     conn.t + 0.05,
@@ -711,8 +599,8 @@ class _Simulator:
                 qid,
                 sender,
                 accepted,
-                self.size(),
-                self.message_id(client.domain, t),
+                message_size(rng),
+                f"<{message_id(rng, self.start, client.domain, t)}>",
                 arrival,
                 inbound=True,
                 client_ip=client.ip,
@@ -746,7 +634,7 @@ class _Simulator:
         client = self.server() if legit else self.bot()
         conn = self.connect(t, client)
         self.ehlo_tls(conn, 0.7 if legit else 0.2)
-        sender = self.sender_of(client) if legit else self.spam_sender()
+        sender = self.net.sender(client.kind, client.domain) if legit else self.net.spam_sender()
         rcpt = self.local_rcpt()
         conn.cmds.add("mail")
         conn.t += rng.uniform(0.02, 0.5)
@@ -795,7 +683,7 @@ class _Simulator:
                 None,
                 "554 5.7.1",
                 f"Service unavailable; Client host [{client.ip}] blocked using {lst}; {why}",
-                self.spam_sender(),
+                self.net.spam_sender(),
                 rcpt,
             )
         self.finish_rejected(conn)
@@ -805,9 +693,9 @@ class _Simulator:
         conn = self.connect(t, client)
         self.ehlo_tls(conn, 0.1)
         conn.cmds.add("mail")
-        sender = self.spam_sender()
+        sender = self.net.spam_sender()
         for _ in range(1 if self.rng.random() < 0.8 else self.rng.randint(2, 5)):
-            rcpt = self.remote_rcpt()
+            rcpt = self.net.recipient()
             self.reject(conn, None, "554 5.7.1", f"<{rcpt}>: Relay access denied", sender, rcpt)
         self.finish_rejected(conn)
 
@@ -818,7 +706,7 @@ class _Simulator:
         conn = self.connect(t, client)
         self.ehlo_tls(conn, 0.3)
         conn.cmds.add("mail")
-        sender = self.spam_sender() if client.kind == "bot" else self.sender_of(client)
+        sender = self.net.spam_sender() if client.kind == "bot" else self.net.sender(client.kind, client.domain)
         n = 1 if rng.random() < 0.85 else rng.randint(2, 14)
         for i in range(n):
             if i >= 10:
@@ -840,7 +728,7 @@ class _Simulator:
         conn = self.connect(t, client)
         self.ehlo_tls(conn, 0.1)
         conn.cmds.add("mail")
-        sender = self.spam_sender()
+        sender = self.net.spam_sender()
         rcpt = self.local_rcpt()
         r = rng.random()
         if r < 0.35 and "." not in client.helo:
@@ -928,7 +816,7 @@ class _Simulator:
         elif r < 0.65:
             conn.cmds.add("ehlo")
             conn.log(
-                f"improper command pipelining after EHLO from {client.addr}: MAIL FROM:<{self.spam_sender()}>"
+                f"improper command pipelining after EHLO from {client.addr}: MAIL FROM:<{self.net.spam_sender()}>"
                 f"\\r\\nRCPT TO:<{self.local_rcpt()}>\\r\\nDATA\\r\\n",
                 rng.uniform(0.05, 1),
             )
@@ -939,7 +827,7 @@ class _Simulator:
                 "554 5.7.1",
                 f"Service unavailable; Client host [{client.ip}] blocked using "
                 f"zen.spamhaus.org; https://www.spamhaus.org/query/ip/{client.ip}",
-                self.spam_sender(),
+                self.net.spam_sender(),
                 self.local_rcpt(),
             )
             conn.cmds.add("data", ok=False)
@@ -960,24 +848,23 @@ class _Simulator:
         """An authenticated user of ours sends mail (port 587)."""
         rng = self.rng
         user = rng.choice(self.users)
-        home = Random(user).random()  # the same user keeps a similar kind of client
-        ip = self._ip6() if home < 0.15 else self._ip4()
-        name = "unknown" if rng.random() < 0.4 or ":" in ip else f"dsl-{ip.replace('.', '-')}.dyn.isp.example.net"
-        client = _Client(name, ip, "[" + ip + "]" if rng.random() < 0.6 else "laptop.home", "example.com", "user")
+        ip, name, helo = user_client(rng, user)
+        client = _Client(name or "unknown", ip, helo, "example.com", "user")
         conn = self.connect(t, client, "postfix/submission/smtpd")
         self.ehlo_tls(conn, 1.0)
         conn.cmds.add("auth")
         conn.t += rng.uniform(0.05, 0.4)
         conn.cmds.add("mail")
         n = 1 if rng.random() < 0.7 else rng.randint(2, 8)
-        rcpts = [self.remote_rcpt() if rng.random() < 0.8 else self.local_rcpt() for _ in range(n)]
+        rcpts = [self.net.recipient() if rng.random() < 0.8 else self.local_rcpt() for _ in range(n)]
         conn.cmds.add("rcpt", n=n)
         qid = self.qid()
         conn.log(
             f"{qid}: client={client.addr}, sasl_method={rng.choice(('PLAIN', 'PLAIN', 'LOGIN'))}, sasl_username={user}",
             rng.uniform(0.02, 0.2),
         )
-        msg = _Message(conn.host, qid, user, rcpts, self.size(), self.message_id("example.com", t), conn.t)
+        size = message_size(rng)
+        msg = _Message(conn.host, qid, user, rcpts, size, f"<{message_id(rng, self.start, 'example.com', t)}>", conn.t)
         conn.t += rng.uniform(0.05, 0.5) + msg.size / rng.uniform(1e5, 2e6)
         conn.cmds.add("data")
         self.cleanup(msg, conn.t)
@@ -1028,7 +915,7 @@ class _Simulator:
             log(f"DNSBL rank {rng.randint(3, 8)} for {peer}", rng.uniform(0.1, 6))
             log(
                 f"NOQUEUE: reject: RCPT from {peer}: 550 5.7.1 Service unavailable; client [{client.ip}] blocked "
-                f"using zen.spamhaus.org; from=<{self.spam_sender()}>, to=<{self.local_rcpt()}>, proto=ESMTP, "
+                f"using zen.spamhaus.org; from=<{self.net.spam_sender()}>, to=<{self.local_rcpt()}>, proto=ESMTP, "
                 f"helo=<{client.helo}>",
                 rng.uniform(0.2, 3),
             )
@@ -1048,7 +935,7 @@ class _Simulator:
         pid = host.pool("postfix/pickup").take(t)
         self.push(t, host, "postfix/pickup", pid, f"{qid}: uid={uid} from=<{who}>")
         host.pool("postfix/pickup").release(pid, t)
-        rcpt = f"root@{host.fqdn}" if rng.random() < 0.7 else self.remote_rcpt()
+        rcpt = f"root@{host.fqdn}" if rng.random() < 0.7 else self.net.recipient()
         stamp = (self.start + timedelta(seconds=t)).strftime("%Y%m%d%H%M%S")
         msg = _Message(
             host, qid, f"{who}@{host.fqdn}", [rcpt], rng.randint(600, 20000), f"<{stamp}.{qid}@{host.fqdn}>", t
@@ -1212,13 +1099,11 @@ class _Simulator:
         host = msg.host
         pool = host.pool("postfix/smtp")
         pid = pool.take(t)
-        index = self.domain_index.get(domain, 0)
-        mx = f"mx{index % 3 + 1}.{domain}"
-        mx_ip = f"10.{200 + index % 50}.{index // 50 % 256}.{25 + index % 5}"
+        mx, mx_ip = self.net.mx(domain)
         relay = f"{mx}[{mx_ip}]:25"
         out: list[tuple[str, float]] = []
         r = rng.random()
-        if domain in self.dead_domains or (attempt == 1 and r < 0.03):
+        if domain in self.net.dead or (attempt == 1 and r < 0.03):
             connect = rng.uniform(30, 31) if rng.random() < 0.8 else rng.uniform(0.05, 0.4)
             why = "Connection timed out" if connect > 1 else "Connection refused"
             if attempt > 2 and rng.random() < 0.5:
@@ -1255,15 +1140,8 @@ class _Simulator:
             r = rng.random()
             if r < 0.965 or (attempt > 1 and r < 0.99):
                 status, dsn = "sent", "2.0.0"
-                reason = rng.choice(_ESP_REPLIES).format(
-                    epoch=1740787200 + int(t),
-                    hex8=f"{rng.getrandbits(32):08x}",
-                    hex4=f"{rng.getrandbits(16):04x}",
-                    n=rng.randint(1, 99999),
-                    n4=rng.randint(1000, 9999),
-                    QID=f"{rng.getrandbits(36):09X}",
-                    mid=msg.mid,
-                )
+                template = rng.choice(_ESP_REPLIES)
+                reason = template.format(epoch=1740787200 + int(t), mid=msg.mid, **reply_fields(rng))
             elif r < 0.985:
                 status, dsn = "deferred", "4.2.0"
                 reason = (

@@ -10,6 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Iterator, Sequence
 from random import Random
+from typing import TypeVar
+
+_T = TypeVar("_T")
 
 FIRST = (
     "alice",
@@ -201,7 +204,7 @@ TLD = ("example", "example.net", "example.org", "example.com")
 BRUTE_USERS = ("admin", "info", "test", "postmaster", "webmaster", "support", "sales", "office", "user", "root")
 
 
-def weighted(rng: Random, table: Sequence[tuple[float, str]]) -> str:
+def weighted(rng: Random, table: Sequence[tuple[float, _T]]) -> _T:
     """One value of ``table`` drawn with its weight."""
     pick = rng.random() * sum(w for w, _ in table)
     for weight, value in table:
