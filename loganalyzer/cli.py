@@ -82,6 +82,7 @@ def _guard(debug: bool, body: Callable[[], T]) -> T:
         StateError,
         ReportError,
         DeliveryError,
+        OSError,  # the machine's, not ours: a full disk under the spill directory, a file gone mid-read
     ) as exc:
         if debug:
             traceback.print_exc()

@@ -70,10 +70,10 @@ class Piece:
 
 
 class Store:
-    """The pieces of one read, by part; on disk under ``directory`` when given.
+    """The pieces of one read, by part; with ``spill`` on disk in a new directory under ``parent``.
 
-    A spill directory made here (``directory=None, spill=True``) is deleted when
-    the store is garbage-collected, i.e. when the tables reading it are gone.
+    The spill directory is deleted when the store is garbage-collected, i.e. when
+    the tables reading it are gone, unless :meth:`move_to` handed it over.
     """
 
     def __init__(self, *, spill: bool = False, parent: str | None = None) -> None:
