@@ -5,17 +5,22 @@ expressions over the whole batch:
 
 1. **Envelope** -- the envelope plans are tried in order, each on the lines the
    previous ones left; a line no envelope fits is ``unparsed`` (``no-envelope``).
+   After the first, a plan is tested without captures before it captures: a
+   failed capture costs several times a test.
 2. **Dispatch** -- the daemon (last component of the syslog tag) picks the
    grammar family; lines of programs we do not model become ``other-program``
-   events. One regex per family prefix reads the longest dispatch key.
+   events. Per family prefix, a capture-free search finds the prefix (queue id)
+   and the longest dispatch key.
 3. **Kinds** -- each (family, key) group runs the plan of its first candidate
    kind; rows it fails go to the next candidate (kinds sharing the key, then
-   those of shorter keys). Rows no candidate takes are ``unparsed``
-   (``unknown-shape``).
+   those of shorter keys), again tested before captured. Rows no candidate takes
+   are ``unparsed`` (``unknown-shape``).
 
 Result rows are grouped by kind ("parts"): each part has only the columns its
-grammar can fill, cast to the types in :mod:`loganalyzer.schema`. Timestamps of
-year-less envelopes are finished per file by :mod:`loganalyzer.timestamps`.
+grammar can fill, cast to the types in :mod:`loganalyzer.schema`. Given a
+:class:`~loganalyzer.timestamps.ChunkTimes`, the batch's timestamps are settled
+to UTC in one pass (year-less ones in a provisional year the reader may still
+correct).
 
 :func:`parse_line` is the same pipeline on one line with pyparsing itself, for
 ``loganalyzer explain`` and the differential test.
