@@ -8,7 +8,8 @@ imports nothing but pyparsing.
 * :mod:`.envelopes` -- syslog envelopes (timestamp, host, program tag);
 * :mod:`.postfix` -- Postfix daemons, grouped into families of line kinds;
 * :mod:`.milters` -- postgrey, policyd-spf, OpenDKIM, OpenDMARC;
-* :mod:`.exim` -- Exim mainlog, rejectlog and paniclog lines.
+* :mod:`.exim` -- Exim mainlog, rejectlog and paniclog lines;
+* :mod:`.openssl` -- OpenSSL's error string, which both MTAs quote.
 
 Installed as ``loganalyzer.grammars`` (see ``pyproject.toml``), never as a bare
 top-level ``grammars`` package.

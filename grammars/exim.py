@@ -24,6 +24,7 @@ from __future__ import annotations
 import pyparsing as pp
 
 from .elements import END, Family, Kind, field, lit, one_of, opt, seq, skip, text, text_until
+from .openssl import OPENSSL_ERROR
 
 __all__ = ["DAEMONS", "FAMILIES", "INNER", "MESSAGE_ID", "SAMPLES"]
 
@@ -436,20 +437,21 @@ SENDER_VERIFY = Kind(
         field("sender", r"[^>]*"), lit(">"), opt(lit(":")), opt(lit(" ")), text("reason")),
     prefix="optional",
 )  # fmt: skip
+
+
 #: verify.c, a callout that could not connect: ``sender|recipient verify defer (making callout
 #: connection): T=transport reason``
-CALLOUT_DEFER = Kind(
-    "sender-verify-fail",
-    seq(lit("sender verify "), one_of("action", "defer"), lit(" (making callout connection): T="),
-        field("transport", r"[^ ]+"), lit(" "), text("reason")),
-    prefix="optional",
-)  # fmt: skip
-RECIPIENT_CALLOUT_DEFER = Kind(
-    "recipient-verify-fail",
-    seq(lit("recipient verify "), one_of("action", "defer"), lit(" (making callout connection): T="),
-        field("transport", r"[^ ]+"), lit(" "), text("reason")),
-    prefix="optional",
-)  # fmt: skip
+def _callout_defer(kind: str, who: str) -> Kind:
+    return Kind(
+        kind,
+        seq(lit(f"{who} verify "), one_of("action", "defer"), lit(" (making callout connection): T="),
+            field("transport", r"[^ ]+"), lit(" "), text("reason")),
+        prefix="optional",
+    )  # fmt: skip
+
+
+CALLOUT_DEFER = _callout_defer("sender-verify-fail", "sender")
+RECIPIENT_CALLOUT_DEFER = _callout_defer("recipient-verify-fail", "recipient")
 #: smtp_in.c: ``VRFY failed for ADDRESS H=..``
 VRFY_FAILED = Kind(
     "vrfy-failed",
@@ -475,14 +477,7 @@ TLS_ERROR_OPENSSL = Kind(
     "tls-error",
     seq(
         _TLS_ERROR_HEAD,
-        lit("error:"),
-        field("tls_error_code", r"[0-9A-Fa-f]+"),
-        lit(":"),
-        field("tls_library", r"[^:]*"),
-        lit(":"),
-        field("tls_function", r"[^:]*"),
-        lit(":"),
-        field("tls_error", r"[^:]*"),
+        OPENSSL_ERROR,
         opt(lit(":")),
         text("tls_error_data"),
     ),
@@ -530,10 +525,8 @@ TLS_VERIFY_NAME = Kind(
 #: error:CODE:LIBRARY:FUNCTION:REASON``
 TLS_CONFIG = Kind(
     "tls-config-error",
-    seq(lit("("), field("tls_context", r"[^ )]+"), opt(lit(" file="), skip(r"[^)]*")), lit("): error:"),
-        field("tls_error_code", r"[0-9A-Fa-f]+"), lit(":"), field("tls_library", r"[^:]*"), lit(":"),
-        field("tls_function", r"[^:]*"), lit(":"), field("tls_error", r"[^:]*"), opt(lit(":")),
-        text("tls_error_data")),
+    seq(lit("("), field("tls_context", r"[^ )]+"), opt(lit(" file="), skip(r"[^)]*")), lit("): "),
+        OPENSSL_ERROR, opt(lit(":")), text("tls_error_data")),
     prefix="optional",
 )  # fmt: skip
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import pyparsing as pp
 
 from .elements import Family, Kind, field, lit, one_of, opt, seq, text, text_until
+from .openssl import OPENSSL_ERROR
 
 __all__ = ["DAEMONS", "FAMILIES", "QUEUE_ID", "SAMPLES"]
 
@@ -243,14 +244,7 @@ TLS_PROBLEM = Kind(
     seq(
         lit("warning: TLS library problem: "),
         opt(field("tls_thread", r"[0-9]+"), lit(":")),
-        lit("error:"),
-        field("tls_error_code", r"[0-9A-Fa-f]+"),
-        lit(":"),
-        field("tls_library", r"[^:]*"),
-        lit(":"),
-        field("tls_function", r"[^:]*"),
-        lit(":"),
-        field("tls_error", r"[^:]*"),
+        OPENSSL_ERROR,
         opt(lit(":"), field("tls_error_file", r"[^:]*"), lit(":"), field("tls_error_line", r"[0-9]+")),
         opt(lit(":")),
         text("tls_error_data"),
