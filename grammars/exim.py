@@ -180,16 +180,7 @@ _ROUTING = seq(
     opt(lit(" R="), field("router", r"[^ ]+")),
     opt(lit(" T="), field("transport", r"[^ ]+")),
 )
-_REMOTE = seq(
-    lit(" H="),
-    field("relay", r"[^ ]+"),
-    opt(lit(" DS")),
-    lit(" ["),
-    field("relay_ip", r"[^\]]*"),
-    lit("]"),
-    opt(lit(":"), field("relay_port", r"[0-9]+")),
-    opt(lit("*")),
-)
+_REMOTE = seq(lit(" "), _RELAY, opt(lit("*")))
 #: An address, or one of the special ``:blackhole:``/``:fail:``/``:defer:`` redirections; an address
 #: never ends in ``:`` (old ``**`` lines write ``addr: message``).
 _RECIPIENT = seq(field("recipient", r":[a-z]+:|[^ ]*[^ :]"), opt(lit(" <"), field("orig_to", r"[^>]*"), lit(">")))

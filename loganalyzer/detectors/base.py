@@ -24,7 +24,7 @@ from ..sessions import REFUSED_ACTIONS, reply_class
 from ..settings import Settings
 from ..tables import Tables, align
 
-__all__ = ["SEVERITIES", "Context", "Detector", "findings", "seconds"]
+__all__ = ["SEVERITIES", "Context", "Detector", "findings", "graded", "seconds"]
 
 #: Most serious first; the report sorts by this order.
 SEVERITIES = ("high", "medium", "low")
@@ -41,6 +41,11 @@ class Detector:
     #: What the detector cannot see in these logs although it runs (a log setting is off for part
     #: of them); reported with the detections that could not run.
     limits: Callable[[Context], str | None] | None = None
+
+
+def graded(level: pl.Expr) -> pl.Expr:
+    """Severity from a detector's 0/1/2 grade of what it saw: low, medium, high."""
+    return pl.when(level == 2).then(pl.lit("high")).when(level == 1).then(pl.lit("medium")).otherwise(pl.lit("low"))
 
 
 def seconds(delta: pl.Expr) -> pl.Expr:

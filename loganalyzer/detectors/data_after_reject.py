@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from .base import Context, Detector, findings
+from .base import Context, Detector, findings, graded
 
 ID = "data-after-reject"
 
@@ -86,13 +86,7 @@ def detect(ctx: Context) -> pl.LazyFrame:
             pl.col("seqs").list.explode(keep_nulls=False, empty_as_null=False).unique().alias("evidence"),
         )
     )
-    severity = (
-        pl.when(pl.col("level") == 2)
-        .then(pl.lit("high"))
-        .when(pl.col("level") == 1)
-        .then(pl.lit("medium"))
-        .otherwise(pl.lit("low"))
-    )
+    severity = graded(pl.col("level"))
     explanation = pl.format(
         "{} session(s) sent DATA after every RCPT was refused; {} then pushed message content without waiting "
         "for the reply to DATA (RFC 2920 3.1, RFC 5321 3.3: after a failed DATA send no content); {} seen by "

@@ -18,6 +18,13 @@ from .base import Context
 NO_SHARED_CIPHER = r"(?i)no shared cipher|could not negotiate a supported cipher suite|no supported cipher suites"
 
 
+def available(ctx: Context) -> str | None:
+    """Both TLS detectors need server sessions: Postfix's connect/disconnect lines, or any Exim log."""
+    if not ctx.has("connect", "disconnect") and not ctx.exim:  # Exim always logs its TLS errors
+        return "no SMTP server sessions (smtpd connect/disconnect lines, or Exim lines) in these logs"
+    return None
+
+
 def failed_handshakes(ctx: Context) -> pl.LazyFrame:
     """Sessions whose TLS handshake failed, with ``reason`` and evidence ``seqs``."""
     events = ctx.events

@@ -12,15 +12,9 @@ from __future__ import annotations
 import polars as pl
 
 from .base import Context, Detector, findings
-from .handshakes import failed_handshakes
+from .handshakes import available, failed_handshakes
 
 ID = "tls-no-shared-cipher"
-
-
-def available(ctx: Context) -> str | None:
-    if not ctx.has("connect", "disconnect") and not ctx.exim:  # Exim always logs its TLS errors
-        return "no SMTP server sessions (smtpd connect/disconnect lines, or Exim lines) in these logs"
-    return None
 
 
 def detect(ctx: Context) -> pl.LazyFrame:

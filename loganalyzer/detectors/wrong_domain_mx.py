@@ -23,7 +23,7 @@ import polars as pl
 from ..dns import MxChecker
 from ..networks import org_of
 from ..sessions import delivery_status
-from .base import Context, Detector, findings
+from .base import Context, Detector, findings, graded
 
 ID = "wrong-domain-mx"
 LOCAL_DAEMONS = ["local", "virtual", "lmtp", "pipe"]
@@ -123,13 +123,7 @@ def detect(ctx: Context) -> pl.LazyFrame:
         pl.col("ts").max().alias("last_seen"),
         pl.col("seq").unique().alias("evidence"),
     )
-    severity = (
-        pl.when(pl.col("level") == 2)
-        .then(pl.lit("high"))
-        .when(pl.col("level") == 1)
-        .then(pl.lit("medium"))
-        .otherwise(pl.lit("low"))
-    )
+    severity = graded(pl.col("level"))
     explanation = pl.format(
         "{} attempt(s) to deliver mail for a parent or sibling of a local domain: {}.", pl.col("count"),
         pl.col("domains"),

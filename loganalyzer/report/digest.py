@@ -23,7 +23,7 @@ from tabulate import tabulate
 from ..detectors import DETECTORS
 from ..history import AVERAGE_NIGHTS, SPARK_NIGHTS, NetworkTrend, Trends
 from ..scan import ScanResult
-from .findings import _where, render, to_json_dict
+from .findings import lines_text, render, to_json_dict
 from .text import render_summary
 
 __all__ = ["FORMATS", "NightlyReport", "ReadSpan", "render_markdown", "render_text", "seen", "sparkline", "subject"]
@@ -201,8 +201,7 @@ def _text_findings(report: NightlyReport) -> list[str]:
         for i, f in enumerate(mine, start=1):
             out.extend(textwrap.wrap(f["explanation"], WIDTH, initial_indent=f"{i:>3}. ", subsequent_indent="     "))
             out.append(f"     seen {seen(f['first_seen'], f['last_seen'])}")
-            more = f["evidence_total"] - len(f["evidence"])
-            lines = _where(f["evidence"]) + (f" (+{more} more)" if more > 0 else "")
+            lines = lines_text(f["evidence"], f["evidence_total"])
             out.extend(textwrap.wrap(f"lines: {lines}", WIDTH, initial_indent="     ", subsequent_indent="       "))
     ran = report.result.detection.ran
     clean = [d for d in ran if d not in {f["detector"] for f in findings}]

@@ -16,7 +16,7 @@ from ..detectors import DETECTORS
 from ..scan import ScanResult
 from .text import render_summary
 
-__all__ = ["FORMATS", "render", "to_json_dict"]
+__all__ = ["FORMATS", "lines_text", "render", "to_json_dict"]
 
 FORMATS = ("text", "json", "csv", "markdown")
 
@@ -61,12 +61,15 @@ def to_json_dict(result: ScanResult) -> dict[str, Any]:
     return {"summary": summary, "findings": findings, "unavailable": unavailable}
 
 
-def _where(evidence: list[dict[str, Any]]) -> str:
-    """``a.log:3,7,15 b.log:2``: line numbers grouped by file, in the order given."""
+def lines_text(evidence: list[dict[str, Any]], total: int) -> str:
+    """``a.log:3,7,15 b.log:2 (+N more)``: the example lines grouped by file, in the order given,
+    and how many of the ``total`` evidence lines are not shown."""
     groups: dict[str, list[str]] = {}
     for e in evidence:
         groups.setdefault(e["source"], []).append(str(e["line_no"]))
-    return " ".join(f"{source}:{','.join(lines)}" for source, lines in groups.items())
+    text = " ".join(f"{source}:{','.join(lines)}" for source, lines in groups.items())
+    more = total - len(evidence)
+    return text + (f" (+{more} more)" if more > 0 else "")
 
 
 def _rows(
@@ -95,9 +98,7 @@ def _rows(
             ]
         )
         evidence = _evidence(row["evidence"], limit)
-        where = _where(evidence)
-        more = len(row["evidence"] or []) - len(evidence)
-        notes.append((row["explanation"], where + (f" (+{more} more)" if more > 0 else "")))
+        notes.append((row["explanation"], lines_text(evidence, len(row["evidence"] or []))))
     return rows, notes
 
 

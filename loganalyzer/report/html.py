@@ -16,7 +16,8 @@ from collections.abc import Iterable, Sequence
 from ..detectors import DETECTORS
 from ..history import AVERAGE_NIGHTS, SPARK_NIGHTS, NetworkTrend, Trends
 from .digest import NightlyReport, seen
-from .findings import _where
+from .findings import lines_text
+from .text import time_span
 
 __all__ = ["render_html"]
 
@@ -173,8 +174,7 @@ def _findings(report: NightlyReport) -> list[str]:
         out.append(_table(["#", "severity", "network", "org", "count"], rows))
         items = []
         for f in mine:
-            more = f["evidence_total"] - len(f["evidence"])
-            lines = _where(f["evidence"]) + (f" (+{more} more)" if more > 0 else "")
+            lines = lines_text(f["evidence"], f["evidence_total"])
             items.append(
                 f'<li style="margin:0 0 8px">{_e(f["explanation"])}'
                 f'<div style="color:{MUTED};font-size:12px">seen {_e(seen(f["first_seen"], f["last_seen"]))}</div>'
@@ -189,9 +189,7 @@ def _findings(report: NightlyReport) -> list[str]:
 
 def _summary(report: NightlyReport) -> list[str]:
     s = report.result.summary
-    span = "-"
-    if s.first_ts and s.last_ts:
-        span = f"{s.first_ts:%Y-%m-%d %H:%M:%S} .. {s.last_ts:%Y-%m-%d %H:%M:%S} UTC"
+    span = time_span(s)
     rows = [
         ("lines read", f"{s.lines:,}"),
         ("parsed", f"{s.parsed:,}"),

@@ -6,18 +6,23 @@ from tabulate import tabulate
 
 from ..summary import Summary
 
-__all__ = ["render_summary"]
+__all__ = ["render_summary", "time_span"]
 
 
 def _pct(part: int, whole: int) -> str:
     return f"{100.0 * part / whole:.2f}%" if whole else "0.00%"
 
 
+def time_span(summary: Summary) -> str:
+    """``first .. last UTC`` of the lines read, ``-`` when none had a time."""
+    if summary.first_ts and summary.last_ts:
+        return f"{summary.first_ts:%Y-%m-%d %H:%M:%S} .. {summary.last_ts:%Y-%m-%d %H:%M:%S} UTC"
+    return "-"
+
+
 def render_summary(summary: Summary, *, table_format: str = "simple", kinds: bool = False) -> str:
     """The read summary: lines, parse ratio, span, hosts; per-kind counts with ``kinds``."""
-    span = "-"
-    if summary.first_ts and summary.last_ts:
-        span = f"{summary.first_ts:%Y-%m-%d %H:%M:%S} .. {summary.last_ts:%Y-%m-%d %H:%M:%S} UTC"
+    span = time_span(summary)
     rows = [
         ("lines read", f"{summary.lines:,}"),
         ("parsed", f"{summary.parsed:,}"),
