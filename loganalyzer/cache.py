@@ -3,8 +3,9 @@
 Parsing is most of a scan's time. An admin who scans the same files again --
 with other detector settings, or a cron job that looks at last week's rotated
 files once more -- gets the tables of the first read back instead: events,
-sessions, messages and unparsed lines as :meth:`Tables.write` writes them, so
-a cached scan only runs the detectors and the report.
+sessions, messages and unparsed lines as :meth:`Tables.write` writes them,
+with the session index, the attempts and the client map the first scan built
+from them, so a cached scan only runs the detectors and the report.
 
 An entry is found by a key over everything that decides what reading produces:
 
@@ -279,7 +280,7 @@ class ParseCache:
         temp: Path | None = None
         try:
             temp = Path(tempfile.mkdtemp(prefix=f"{_TEMP[0]}{key.name}-", dir=self.root))
-            tables.write(temp, session_lines=True, move_spill=True)
+            tables.write(temp, derived=True, move_spill=True)
             (temp / KEY_FILE).write_text(key.text)
             files = {str(p.relative_to(temp)): p.stat().st_size for p in sorted(temp.rglob("*")) if p.is_file()}
             manifest = {"created": time.time(), "loganalyzer": _version(), "files": files, "bytes": sum(files.values())}

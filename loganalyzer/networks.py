@@ -20,6 +20,7 @@ import ipaddress
 import re
 from dataclasses import dataclass
 from functools import cache
+from importlib import metadata
 from typing import Any
 
 import polars as pl
@@ -135,6 +136,21 @@ class ClientMap:
     """
 
     frame: pl.DataFrame
+
+    @staticmethod
+    def settings_key(settings: Settings) -> str | None:
+        """What a map depends on besides the log: prefixes, grouping and the Public Suffix List's version.
+
+        None with an ASN database: the file may be replaced by a newer one at any
+        time, so a map that names AS numbers is never kept for a later run.
+        """
+        if settings.asn_db:
+            return None
+        try:
+            psl = metadata.version("publicsuffixlist")
+        except metadata.PackageNotFoundError:  # pragma: no cover - a declared dependency
+            return None
+        return f"v4={settings.ipv4_prefix} v6={settings.ipv6_prefix} group_by={settings.group_by} psl={psl}"
 
     @classmethod
     def build(cls, pairs: pl.DataFrame, settings: Settings) -> ClientMap:

@@ -27,6 +27,12 @@ __all__ = ["ENGINE", "ReadStats", "SourceStats", "Tables", "align", "our_engine"
 #: Where :meth:`Tables.write` puts the Parquet files of a spilled read it adopts.
 SPILLED = "events.d"
 
+#: Tables derived from the events that :meth:`Tables.write` keeps when asked (the parse cache does).
+DERIVED = ("session_lines", "attempts")
+
+#: File name (without suffix) of the client maps :meth:`Tables.write` keeps, one ``settings_key`` each.
+CLIENT_MAPS = "client_maps"
+
 #: The polars engine of loganalyzer's own queries. On these narrow, join-heavy
 #: queries polars 2's in-memory engine used about a third less CPU and a fifth
 #: less peak memory than its default streaming engine (1M-line benchmark log).
@@ -108,6 +114,9 @@ class Tables:
             self._unparsed += store.unparsed(UNPARSED.polars())
         self.store = store  # keeps a spill directory alive while these tables are
         self.stats = stats or ReadStats()
+        #: Client maps built on these tables (``networks.ClientMap`` frames), by the settings that shaped
+        #: each (``ClientMap.settings_key``): the parse cache stores them with the tables.
+        self.client_maps: dict[str, pl.LazyFrame] = {}
 
     @cached_property
     def events(self) -> pl.LazyFrame:
@@ -167,6 +176,14 @@ class Tables:
         with our_engine():
             return build_messages(self.events, self.sessions, exim=self.has_exim).collect().lazy()
 
+    @cached_property
+    def attempts(self) -> pl.LazyFrame:
+        """Every RCPT outcome, per client, sender and recipient (see :mod:`loganalyzer.rcpt_outcomes`)."""
+        from .rcpt_outcomes import build_attempts
+
+        with our_engine():
+            return build_attempts(self.events, self.messages).collect().lazy()
+
     def table(self, name: str) -> pl.LazyFrame:
         """A table by name: events, sessions, messages or unparsed."""
         if name not in ("events", "sessions", "messages", "unparsed"):
@@ -207,52 +224,59 @@ class Tables:
         tables._unparsed = [frames["unparsed"]]
         tables.__dict__["sessions"] = frames["sessions"]
         tables.__dict__["messages"] = frames["messages"]
-        parquet, arrow = where / "session_lines.parquet", where / "session_lines.arrow"
-        if parquet.exists():  # written with session_lines=True; else rebuilt from the events on first use
-            tables.__dict__["session_lines"] = pl.scan_parquet(parquet)
-        elif arrow.exists():
-            tables.__dict__["session_lines"] = pl.scan_ipc(arrow)
+        for name in DERIVED:  # written with derived=True; else rebuilt from the events on first use
+            parquet, arrow = where / f"{name}.parquet", where / f"{name}.arrow"
+            if parquet.exists():
+                tables.__dict__[name] = pl.scan_parquet(parquet)
+            elif arrow.exists():
+                tables.__dict__[name] = pl.scan_ipc(arrow)
+        maps = where / f"{CLIENT_MAPS}.parquet"
+        if maps.exists():
+            scan = pl.scan_parquet(maps)
+            keys = scan.select(pl.col("settings_key").unique()).collect().to_series().to_list()
+            tables.client_maps = {k: scan.filter(pl.col("settings_key") == k).drop("settings_key") for k in keys}
         return tables
 
     def write(
-        self, directory: str | Path, *, fmt: str = "parquet", session_lines: bool = False, move_spill: bool = False
+        self, directory: str | Path, *, fmt: str = "parquet", derived: bool = False, move_spill: bool = False
     ) -> list[Path]:
         """Write every table to ``directory`` as Parquet or Arrow IPC; returns the files.
 
         ``sources.json`` beside them keeps what reading was like (compression,
-        line counts, warnings) for :meth:`load`. ``session_lines`` also writes the
-        session index, which :meth:`load` then uses instead of rebuilding it from
-        the events (a third of a second per million lines; the parse cache keeps it).
+        line counts, warnings) for :meth:`load`. ``derived`` also writes the
+        :data:`DERIVED` tables and the client maps built so far, which
+        :meth:`load` then uses instead of rebuilding them from the events (about
+        two seconds per million lines together; the parse cache keeps them).
         ``move_spill`` moves the Parquet files of a spilled read into
         ``directory/events.d`` instead of writing the events again (the parse
         cache: a rename instead of seconds of encoding); these tables then read
         them there.
         """
+        if fmt not in ("parquet", "arrow"):
+            raise ValueError(f"unknown format {fmt!r}: parquet or arrow")
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
         (out / "sources.json").write_text(json.dumps([asdict(s) for s in self.stats.sources], indent=1))
-        names = ["events", "sessions", "messages", "unparsed", *(["session_lines"] if session_lines else [])]
+        frames = {name: self.table(name) for name in ("events", "sessions", "messages", "unparsed")}
+        if derived:
+            frames |= {name: self.__dict__[name] for name in DERIVED if name in self.__dict__}
+            if self.client_maps:
+                frames[CLIENT_MAPS] = pl.concat(
+                    [m.with_columns(pl.lit(k).alias("settings_key")) for k, m in sorted(self.client_maps.items())]
+                )
         written = []
         if move_spill and fmt == "parquet" and self.store is not None and self.store.directory is not None:
-            derived = {name: self.session_lines if name == "session_lines" else self.table(name) for name in names[1:]}
+            del frames["events"], frames["unparsed"]  # the spilled pieces themselves
             self.store.move_to(out / SPILLED)
             self._reopen()
             written.extend(sorted((out / SPILLED).rglob("*.parquet")))
-            for name, frame in derived.items():
-                if name != "unparsed":  # built before the move, from memory: safe to write after it
-                    frame.sink_parquet(out / f"{name}.parquet")
-                    written.append(out / f"{name}.parquet")
-            return written
-        for name in names:
-            frame = self.session_lines if name == "session_lines" else self.table(name)
+            # the rest was built before the move, in memory: safe to write after it
+        for name, frame in frames.items():
+            path = out / f"{name}.{fmt}"
             if fmt == "parquet":
-                path = out / f"{name}.parquet"
                 frame.sink_parquet(path)
-            elif fmt == "arrow":
-                path = out / f"{name}.arrow"
-                frame.sink_ipc(path)
             else:
-                raise ValueError(f"unknown format {fmt!r}: parquet or arrow")
+                frame.sink_ipc(path)
             written.append(path)
         return written
 

@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner, Result
 
-from loganalyzer import cache
+from loganalyzer import cache, rcpt_outcomes
 from loganalyzer.cache import Key, ParseCache, file_state, source_digest
 from loganalyzer.cli import app
+from loganalyzer.networks import ClientMap
 from loganalyzer.reading import read_inputs
 from loganalyzer.scan import scan
 from loganalyzer.settings import Settings, default_cache_dir
@@ -112,6 +113,38 @@ def test_detector_settings_do_not_need_a_new_parse(
     fresh = _scan(cli, log, store, "--greylist-delay", "30", "--format", "json", "--no-cache")
     assert len(reads) == 1 and REUSED in other.stderr
     assert json.loads(other.stdout)["findings"] == json.loads(fresh.stdout)["findings"]
+
+
+def test_the_entry_keeps_attempts_and_the_client_map_of_its_settings(
+    cli: CliRunner, log: Path, store: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _scan(cli, log, store)
+    [entry] = _entries(store)
+    assert (entry / "attempts.parquet").exists() and (entry / "session_lines.parquet").exists()
+    kept = Tables.load(entry)
+    assert list(kept.client_maps) == [ClientMap.settings_key(Settings())]
+
+    builds: list[str] = []
+    real_build = ClientMap.build
+
+    def counting(pairs: Any, settings: Settings) -> ClientMap:
+        builds.append(settings.group_by)
+        return real_build(pairs, settings)
+
+    monkeypatch.setattr(ClientMap, "build", counting)
+    monkeypatch.setattr(rcpt_outcomes, "build_attempts", None)  # a cached scan must not rebuild the attempts
+    again = _scan(cli, log, store, "--format", "json")
+    by_org = _scan(cli, log, store, "--format", "json", "--group-by", "org")
+    assert builds == ["org"]  # the stored map served the default settings; org grouping needed its own
+    monkeypatch.undo()
+    assert json.loads(again.stdout) == json.loads(_scan(cli, log, store, "--format", "json", "--no-cache").stdout)
+    fresh = _scan(cli, log, store, "--format", "json", "--group-by", "org", "--no-cache")
+    assert json.loads(by_org.stdout)["findings"] == json.loads(fresh.stdout)["findings"]
+
+
+def test_no_client_map_is_kept_with_an_asn_database() -> None:
+    assert ClientMap.settings_key(Settings(asn_db="/nonexistent.mmdb")) is None
+    assert ClientMap.settings_key(Settings(group_by="org")) != ClientMap.settings_key(Settings())
 
 
 def test_show_shares_the_cache_of_scan(cli: CliRunner, log: Path, store: Path, reads: list[list[str]]) -> None:

@@ -1,0 +1,80 @@
+"""The attempts table: every RCPT outcome, per client, sender and recipient.
+
+The retry detectors (rapid retries, retries after a 5xx, load-balanced resets,
+wrong-domain MX) all ask one question of the log: what happened each time a
+client offered a recipient? This module answers it once, from the events and
+messages tables, without any setting: the networks of the clients are joined on
+later (they depend on ``group_by`` and the prefixes), so the table is a pure
+function of the log and the parse cache keeps it with the other derived tables.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from .exim_sessions import COPY_IDENTITY, is_exim, without_copies
+from .sessions import REFUSED_ACTIONS, reply_class
+
+__all__ = ["build_attempts"]
+
+
+def build_attempts(events: pl.LazyFrame, messages: pl.LazyFrame) -> pl.LazyFrame:
+    """Every RCPT outcome: (seq, ts, host, client_ip, client_name, sender, recipient, outcome), in log order.
+
+    ``outcome`` is ``temp`` (4xx), ``perm`` (5xx) or ``accepted``. Rejections
+    come from smtpd, postscreen and cleanup (milter) reject lines and Exim's
+    ``rejected RCPT`` lines that name a recipient (an Exim rejection logged in
+    both mainlog and rejectlog counts once); acceptances are the recipients of
+    messages a client handed over (smtpd ``client=`` lines, Exim ``<=`` from a
+    host), as the client addressed them (``orig_to`` when the address was
+    rewritten), unless a milter or content check then rejected the message.
+    Senders and recipients are lower-cased: retries are matched on them.
+    """
+    action = pl.col("action").cast(pl.String)
+    refused = events.filter(
+        (pl.col("kind") == "reject")
+        & action.is_in(REFUSED_ACTIONS)
+        & pl.col("recipient").is_not_null()
+        & pl.col("client_ip").is_not_null()
+        & (pl.col("stage").cast(pl.String).fill_null("") != "MAIL")  # a refused sender is no recipient
+    )
+    exim = is_exim(pl.col("daemon"))
+    columns = ["seq", "ts", "host", "pid", "daemon", "client_name", "reply_code", "dsn", *COPY_IDENTITY]
+    once = pl.concat(
+        [refused.filter(~exim).select(columns), without_copies(refused.filter(exim).select(columns))],
+        how="vertical_relaxed",
+    )
+    rejects = once.select(
+        "seq",
+        "ts",
+        "host",
+        "client_ip",
+        "client_name",
+        pl.col("sender").str.to_lowercase(),
+        pl.col("recipient").str.to_lowercase(),
+        pl.when(reply_class(pl.col("reply_code"), pl.col("dsn"), pl.col("action")) == 4)
+        .then(pl.lit("temp"))
+        .otherwise(pl.lit("perm"))
+        .alias("outcome"),
+    )
+    accepted = (
+        messages.filter((pl.col("origin") == "smtp") & ~pl.col("rejected") & pl.col("client_ip").is_not_null())
+        .select("first_seq", "first_seen", "host", "client_ip", "client_name", "sender", "deliveries")
+        .explode("deliveries")
+        .drop_nulls("deliveries")
+        .select(
+            pl.col("first_seq").alias("seq"),
+            pl.col("first_seen").alias("ts"),
+            "host",
+            "client_ip",
+            "client_name",
+            pl.col("sender").str.to_lowercase(),
+            pl.coalesce(pl.col("deliveries").struct.field("orig_to"), pl.col("deliveries").struct.field("recipient"))
+            .str.to_lowercase()
+            .alias("recipient"),
+            pl.lit("accepted").alias("outcome"),
+        )
+        .unique(["seq", "recipient"], keep="first")
+    )
+    both = pl.concat([rejects, accepted], how="vertical_relaxed").filter(pl.col("recipient").is_not_null())
+    return both.sort("seq")
