@@ -59,17 +59,15 @@ def summarize(tables: Tables, *, with_correlation: bool = True) -> Summary:
     kinds = tables.kind_counts()
     problems = tables.unparsed.group_by("problem").len().collect()
     by_problem = {str(p): int(n) for p, n in problems.iter_rows()}
-    span = tables.events.select(pl.col("ts").min().alias("a"), pl.col("ts").max().alias("b")).collect()
-    hosts = tables.events.select(pl.col("host").cast(pl.String).unique().drop_nulls().sort()).collect()
-    daemons = tables.events.group_by("daemon").len().collect()
+    span = tables.census.select(pl.col("first_ts").min(), pl.col("last_ts").max())
     s = Summary(
         lines=tables.stats.lines,
         other_program=kinds.get(OTHER_PROGRAM, 0),
         unparsed=by_problem.get(UNKNOWN_SHAPE, 0),
         no_envelope=by_problem.get(NO_ENVELOPE, 0),
-        first_ts=span["a"][0],
-        last_ts=span["b"][0],
-        hosts=hosts.to_series().to_list(),
+        first_ts=span["first_ts"][0],
+        last_ts=span["last_ts"][0],
+        hosts=sorted(h for h in tables.counts_by("host") if h is not None),
         kinds=dict(sorted(((k, n) for k, n in kinds.items() if k != OTHER_PROGRAM), key=lambda kv: (-kv[1], kv[0]))),
         replaced=tables.stats.replaced,
         warnings=tables.stats.warnings,
@@ -79,10 +77,10 @@ def summarize(tables: Tables, *, with_correlation: bool = True) -> Summary:
         ],
     )
     s.parsed = sum(s.kinds.values())
-    for daemon, n in daemons.iter_rows():
+    for daemon, n in tables.counts_by("daemon").items():
         family = DAEMONS.get(str(daemon))
         system = MTA.get(family, "other") if family else "other"
-        s.mta[system] = s.mta.get(system, 0) + int(n)
+        s.mta[system] = s.mta.get(system, 0) + n
     s.mta = dict(sorted(s.mta.items(), key=lambda kv: (-kv[1], kv[0])))  # the same text on every run
     if with_correlation:
         s.sessions = tables.sessions.select(pl.len()).collect().item()

@@ -133,10 +133,27 @@ class Tables:
         return align(pl.concat(self._unparsed, how="diagonal_relaxed"), UNPARSED)
 
     @cached_property
+    def census(self) -> pl.DataFrame:
+        """Lines per (kind, daemon, host), with the first and last time among them.
+
+        One pass over the events answers every count the summary and the
+        detectors' availability checks ask for (kinds, daemons, hosts, time span).
+        """
+        return (
+            self.events.group_by("kind", "daemon", "host")
+            .agg(pl.len().alias("lines"), pl.col("ts").min().alias("first_ts"), pl.col("ts").max().alias("last_ts"))
+            .collect(engine=ENGINE)
+        )
+
+    def counts_by(self, column: str) -> dict[str | None, int]:
+        """Lines per value of ``kind``, ``daemon`` or ``host`` (None: lines without one)."""
+        totals = self.census.group_by(column).agg(pl.col("lines").sum())
+        return {None if k is None else str(k): int(n) for k, n in totals.iter_rows()}
+
+    @cached_property
     def daemons(self) -> frozenset[str]:
         """The daemons (last part of the syslog tag) that wrote the lines of this read."""
-        frame = self.events.select(pl.col("daemon").cast(pl.String).unique()).collect(engine=ENGINE)
-        return frozenset(d for d in frame.to_series().to_list() if d is not None)
+        return frozenset(d for d in self.counts_by("daemon") if d is not None)
 
     @property
     def has_exim(self) -> bool:
@@ -193,8 +210,7 @@ class Tables:
 
     def kind_counts(self) -> Counter[str]:
         """Lines per event kind."""
-        counts = self.events.group_by("kind").len().collect(engine=ENGINE)
-        return Counter({str(k): int(n) for k, n in counts.iter_rows()})
+        return Counter({str(k): n for k, n in self.counts_by("kind").items()})
 
     @classmethod
     def load(cls, directory: str | Path) -> Tables:

@@ -189,7 +189,7 @@ class Context:
     @cached_property
     def hosts(self) -> list[str]:
         """Names of the hosts that wrote the log (this server, as syslog calls it)."""
-        return self.events.select(pl.col("host").cast(pl.String).unique()).drop_nulls().collect().to_series().to_list()
+        return [h for h in self.tables.counts_by("host") if h is not None]
 
     @cached_property
     def has_command_stats(self) -> bool:
