@@ -103,6 +103,19 @@ class Context:
         return built
 
     @cached_property
+    def group_info(self) -> pl.DataFrame:
+        """(group, org, asn) of every group: the most frequent org and asn among its addresses."""
+        return (
+            self.clients.frame.lazy()
+            .group_by("group")
+            .agg(
+                pl.col("org").drop_nulls().mode().sort().first().alias("org"),
+                pl.col("asn").drop_nulls().mode().sort().first().alias("asn"),
+            )
+            .collect()
+        )
+
+    @cached_property
     def sessions(self) -> pl.LazyFrame:
         """Sessions with network, org, asn and group."""
         return self.clients.annotate(self.tables.sessions).collect().lazy()
@@ -209,14 +222,6 @@ def findings(frame: pl.LazyFrame, ctx: Context, detector: str) -> pl.LazyFrame:
     (a list of event seqs). Adds the group's org and asn, and turns the seqs into
     (source, line_no) pairs in log order.
     """
-    info = (
-        ctx.clients.frame.lazy()
-        .group_by("group")
-        .agg(
-            pl.col("org").drop_nulls().mode().sort().first().alias("org"),
-            pl.col("asn").drop_nulls().mode().sort().first().alias("asn"),
-        )
-    )
     seqs = frame.select("group", pl.col("evidence").alias("seq")).explode("seq").drop_nulls("seq").unique()
     where = (
         seqs.sort("seq")
@@ -232,7 +237,7 @@ def findings(frame: pl.LazyFrame, ctx: Context, detector: str) -> pl.LazyFrame:
     out = (
         frame.drop("evidence")
         .join(where, on="group", how="left")
-        .join(info, on="group", how="left")
+        .join(ctx.group_info.lazy(), on="group", how="left")
         .with_columns(pl.lit(detector).alias("detector"), pl.col("group").alias("network"))
     )
     return align(out, FINDINGS)
