@@ -19,10 +19,14 @@ import polars as pl
 
 from ..networks import ClientMap
 from ..schema import FINDINGS
+from ..sessions import delivery_status
 from ..settings import Settings
 from ..tables import Tables, align
 
 __all__ = ["SEVERITIES", "Context", "Detector", "findings", "graded", "seconds"]
+
+#: Daemons that deliver into this server's mailboxes (Postfix); Exim's local deliveries have no relay.
+LOCAL_DAEMONS = ["local", "virtual", "lmtp", "pipe"]
 
 #: Most serious first; the report sorts by this order.
 SEVERITIES = ("high", "medium", "low")
@@ -203,6 +207,26 @@ class Context:
     def hosts(self) -> list[str]:
         """Names of the hosts that wrote the log (this server, as syslog calls it)."""
         return [h for h in self.tables.counts_by("host") if h is not None]
+
+    @cached_property
+    def local_domains(self) -> list[str]:
+        """Domains this server delivers for: those of its local deliveries, plus the configured ones."""
+        here = pl.col("daemon").cast(pl.String).is_in(LOCAL_DAEMONS) | (
+            pl.col("transport").is_not_null() & pl.col("relay_ip").is_null()
+        )
+        domain = pl.coalesce(pl.col(c).str.extract(r"@([^@>]+)$", 1) for c in ("recipient", "orig_to"))
+        seen = (
+            self.events.filter(
+                (pl.col("kind") == "delivery") & here & (delivery_status(pl.col("status"), pl.col("action")) == "sent")
+            )
+            .select(domain.str.to_lowercase().alias("domain"))
+            .drop_nulls()
+            .unique()
+            .collect()
+            .to_series()
+            .to_list()
+        )
+        return sorted(set(seen) | set(self.settings.local_domains))
 
     @cached_property
     def has_command_stats(self) -> bool:

@@ -22,35 +22,13 @@ import polars as pl
 
 from ..dns import MxChecker
 from ..networks import org_of
-from ..sessions import delivery_status
 from .base import Context, Detector, findings, graded
 
 ID = "wrong-domain-mx"
-LOCAL_DAEMONS = ["local", "virtual", "lmtp", "pipe"]
-
-
-def local_domains(ctx: Context) -> list[str]:
-    """Domains this server delivers for: from the log, plus the configured ones."""
-    here = pl.col("daemon").cast(pl.String).is_in(LOCAL_DAEMONS) | (
-        pl.col("transport").is_not_null() & pl.col("relay_ip").is_null()
-    )
-    domain = pl.coalesce(pl.col(c).str.extract(r"@([^@>]+)$", 1) for c in ("recipient", "orig_to"))
-    seen = (
-        ctx.events.filter(
-            (pl.col("kind") == "delivery") & here & (delivery_status(pl.col("status"), pl.col("action")) == "sent")
-        )
-        .select(domain.str.to_lowercase().alias("domain"))
-        .drop_nulls()
-        .unique()
-        .collect()
-        .to_series()
-        .to_list()
-    )
-    return sorted(set(seen) | set(ctx.settings.local_domains))
 
 
 def available(ctx: Context) -> str | None:
-    if not local_domains(ctx):
+    if not ctx.local_domains:
         return "no local deliveries in these logs to learn the local domains from; name them with --local-domain"
     return None
 
@@ -75,7 +53,7 @@ def _relatives(local: list[str], domains: list[str]) -> pl.DataFrame:
 
 
 def detect(ctx: Context) -> pl.LazyFrame:
-    local = local_domains(ctx)
+    local = ctx.local_domains
     attempts = ctx.attempts.with_columns(pl.col("recipient").str.extract(r"@([^@]+)$", 1).alias("domain"))
     domains = attempts.select("domain").drop_nulls().unique().collect().to_series().to_list()
     relatives = _relatives(local, domains).unique("domain", keep="first")
