@@ -86,7 +86,7 @@ class Dispatch:
     def apply(self, group: pl.DataFrame) -> pl.DataFrame:
         """``group`` with ``_queue_id``, ``_body`` (the message after the prefix) and ``_key``."""
         msg = group.get_column("msg")
-        queue_id = pl.Series("_queue_id", [None] * len(msg), dtype=pl.String)
+        queue_id = pl.repeat(None, len(msg), dtype=pl.String, eager=True).alias("_queue_id")  # no Python list
         body = msg
         if self.find_prefix is not None and self.prefix_fields is not None:
             prefix = msg.str.extract_all(self.find_prefix).list.first()
@@ -223,6 +223,8 @@ class Parser:
                 # a match test without captures is several times cheaper than a failed capture:
                 # captures run only on the lines whose envelope this is (and the failures of ``until``)
                 maybe = pending.get_column("line").str.contains(plan.head)
+                if not maybe.any():  # a file usually has one envelope: nothing to capture
+                    continue
                 rest, pending = pending.filter(~maybe), pending.filter(maybe)
             fields, ok = self.run_plan(pending, "line", plan)
             if ok.any():
@@ -329,6 +331,8 @@ class Parser:
                 if i > 0:  # as for envelopes: test the later candidates before capturing with them
                     text = rest.get_column("msg" if cand.kind.prefix == "none" else "_body")
                     maybe = text.str.contains(cand.plan.head)
+                    if not maybe.any():  # the usual case for most later candidates: nothing to capture
+                        continue
                     skipped, rest = rest.filter(~maybe), rest.filter(maybe)
                 fields, ok = self._run_candidate(rest, cand)
                 if ok.any():
