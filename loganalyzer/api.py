@@ -156,7 +156,7 @@ def retries(source: Source, settings: Settings | None = None) -> pl.DataFrame:
     ctx = _context(source, settings)
     columns = ["network", "org", "asn", "group", "client_ip", "sender", "recipient", "seq", "ts"]
     return (
-        retry_gaps(ctx.attempts)
+        retry_gaps(ctx.triplets)
         .select(*columns, "retry_seq", "retry_ts", "retry_outcome", "gap")
         .sort("seq")
         .collect(engine=ENGINE)

@@ -28,6 +28,10 @@ __all__ = ["SEVERITIES", "Context", "Detector", "findings", "graded", "seconds"]
 #: Daemons that deliver into this server's mailboxes (Postfix); Exim's local deliveries have no relay.
 LOCAL_DAEMONS = ["local", "virtual", "lmtp", "pipe"]
 
+#: What a retry repeats: the same sender and recipient from the same sending network (greylisting's triplet,
+#: keyed by network so that a retry from another address of the same pool counts).
+TRIPLET = ["network", "sender", "recipient"]
+
 #: Most serious first; the report sorts by this order.
 SEVERITIES = ("high", "medium", "low")
 
@@ -133,6 +137,20 @@ class Context:
     def attempts(self) -> pl.LazyFrame:
         """Every RCPT outcome (:attr:`Tables.attempts`) with the client's network, org, asn and group."""
         return self.clients.annotate(self.tables.attempts).sort("seq").collect().lazy()
+
+    @cached_property
+    def triplets(self) -> pl.LazyFrame:
+        """The attempts sorted by (network, sender, recipient, ts, seq), with ``triplet``, a number per triplet.
+
+        The retry detectors all follow triplets. After this one sort, "the next
+        attempt of the same triplet" is a shift and a comparison of integers,
+        with no window grouping on three text columns.
+        """
+        new = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in TRIPLET)
+        numbered = self.attempts.sort([*TRIPLET, "ts", "seq"]).with_columns(
+            new.cast(pl.Int64).cum_sum().alias("triplet")
+        )
+        return numbered.collect().lazy()
 
     @cached_property
     def greylist_delay(self) -> int:

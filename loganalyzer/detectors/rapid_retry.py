@@ -20,31 +20,21 @@ import polars as pl
 from .base import Context, Detector, findings, seconds
 
 ID = "rapid-retry"
-TRIPLET = ["network", "sender", "recipient"]
 
 
 def available(ctx: Context) -> str | None:
     return ctx.needs_smtp_server()
 
 
-def number_triplets(attempts: pl.LazyFrame) -> pl.LazyFrame:
-    """Attempts sorted by (network, sender, recipient, ts, seq) with ``triplet``, a number per triplet.
-
-    After one sort, "the next attempt of the same triplet" is a shift and a
-    comparison of integers, with no window grouping on three text columns.
-    """
-    new = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in TRIPLET)
-    return attempts.sort([*TRIPLET, "ts", "seq"]).with_columns(new.cast(pl.Int64).cum_sum().alias("triplet"))
-
-
-def retry_gaps(attempts: pl.LazyFrame) -> pl.LazyFrame:
+def retry_gaps(triplets: pl.LazyFrame) -> pl.LazyFrame:
     """Every 4xx followed by another attempt of its triplet: ``retry_seq``, ``retry_ts``,
-    ``retry_outcome`` and ``gap`` (seconds) added to the 4xx's own columns (and ``triplet``)."""
+    ``retry_outcome`` and ``gap`` (seconds) added to the 4xx's own columns (and ``triplet``).
+
+    ``triplets`` are the attempts numbered by triplet (:attr:`Context.triplets`)."""
     same_next = pl.col("triplet") == pl.col("triplet").shift(-1)
     following = [pl.when(same_next).then(pl.col(c).shift(-1)).alias(f"retry_{c}") for c in ("seq", "ts", "outcome")]
     return (
-        number_triplets(attempts)
-        .with_columns(following)
+        triplets.with_columns(following)
         .filter((pl.col("outcome") == "temp") & pl.col("retry_ts").is_not_null())
         .with_columns(seconds(pl.col("retry_ts") - pl.col("ts")).alias("gap"))
     )
@@ -52,8 +42,8 @@ def retry_gaps(attempts: pl.LazyFrame) -> pl.LazyFrame:
 
 def detect(ctx: Context) -> pl.LazyFrame:
     delay = ctx.greylist_delay
-    attempts = number_triplets(ctx.attempts)
-    rapid = retry_gaps(ctx.attempts).filter(pl.col("gap") < delay)
+    attempts = ctx.triplets
+    rapid = retry_gaps(attempts).filter(pl.col("gap") < delay)
     per_triplet = (
         attempts.group_by("triplet")
         .agg(

@@ -13,7 +13,6 @@ from __future__ import annotations
 import polars as pl
 
 from .base import Context, Detector, findings, seconds
-from .rapid_retry import number_triplets
 
 ID = "retry-after-permanent"
 
@@ -33,7 +32,7 @@ def detect(ctx: Context) -> pl.LazyFrame:
         pl.when(perm_triplet == triplet).then(pl.when(perm).then(pl.col(c)).shift(1).forward_fill()).alias(f"perm_{c}")
         for c in ("ts", "seq")
     ]
-    attempts = number_triplets(ctx.attempts).with_columns(before)
+    attempts = ctx.triplets.with_columns(before)
     retries = attempts.filter(pl.col("perm_ts").is_not_null() & (seconds(pl.col("ts") - pl.col("perm_ts")) <= window))
     per_triplet = retries.group_by("triplet").agg(
         pl.col("group").first(),
