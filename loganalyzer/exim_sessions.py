@@ -344,6 +344,10 @@ _COLUMNS = ["host", "program", "pid", "kind", "client_name", "client_ip", "clien
             "tls_error", "command", "end_reason", "severity"]  # fmt: skip
 
 
+#: Kinds whose ``reason`` says how a session ended or what it did wrong.
+_SEARCHED = ["session-error", "dropped", "sync-error", "protocol-error"]
+
+
 def _first(expr: pl.Expr) -> pl.Expr:
     return expr.drop_nulls().first()
 
@@ -360,7 +364,9 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
     kind = pl.col("kind").cast(pl.String)
     stage = pl.col("stage").cast(pl.String)
     action = pl.col("action").cast(pl.String)
-    reason = pl.col("reason").fill_null("")
+    # the free text of the few kinds whose reason the expressions below search (empty for the others): the
+    # regular expressions then skip the reasons of every rejection and arrival
+    reason = pl.when(kind.is_in(_SEARCHED)).then(pl.col("reason")).fill_null("")
     proto = pl.col("proto").cast(pl.String)
     rows = (
         events.filter(is_exim(pl.col("daemon")) & kind.is_in(SESSION_KINDS))
@@ -386,7 +392,9 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
         (kind == "dropped") & last_command.str.contains(_HEADER)
     )
     # lines that prove at least one RCPT was accepted: DATA got as far as the predata ACL or beyond
-    listed = pl.col("recipient").str.strip_chars().str.split(" ").list.len()
+    listed = (
+        pl.when(kind == "incomplete-transaction").then(pl.col("recipient")).str.strip_chars().str.split(" ").list.len()
+    )
     rcpt_ok = (
         pl.when(kind == "incomplete-transaction")
         .then(pl.when(pl.col("recipient").str.strip_chars().str.len_chars() > 0).then(listed).otherwise(0))
@@ -423,12 +431,49 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
     )
     pipelining_input = pl.when(kind == "sync-error").then(pl.col("details").str.extract(r'input="(.*)"', 1))
     client = ~pl.col("_daemon")
-    frame = rows.group_by("session_id").agg(
+    # per session: the first value of each (values masked to the lines that carry them beforehand: an
+    # aggregate of a plain column takes polars' fast path, one of a filtered expression does not)
+    firsts = {
+        "pid": pl.when(client).then(pl.col("pid")),
+        **{c: pl.col(c) for c in ("client_name", "client_ip", "client_port", "helo", "tls_protocol", "tls_cipher")},
+        "tls_error": pl.when(kind == "tls-error").then(pl.col("tls_error")),
+        "end_reason": end_reason,
+        "end_stage": end_stage,
+        "pipelining_stage": pipelining_stage,
+        "pipelining_input": pipelining_input,
+    }
+    # ... whether any line is so
+    flags = {
+        "_has_connect": kind == "connect",
+        "_has_disconnect": kind == "disconnect",
+        "_ended": pl.col("_close") | pl.col("_tail"),
+        "_tls_failed": kind == "tls-error",
+        "_tls_ok": ((kind == "arrival") & proto.is_in(_TLS_PROTOCOLS)) | pl.col("tls_cipher").is_not_null(),
+        "_plain": (kind == "arrival") & proto.is_in(_PLAIN_PROTOCOLS),
+        "_content_after_data": dropped_after_data | content.fill_null(False),
+    }
+    # ... how many
+    counts = {
+        "_rcpt_ok": rcpt_ok,
+        "_rcpt_refused": refused & (stage == "RCPT"),
+        "_data_ok": kind == "arrival",
+        "_data_refused": data_refused_stage | lost_in_data | data_protocol_error | data_sync_error,
+        "_unknown": (kind == "protocol-error")
+        & (pl.col("severity").cast(pl.String) == "SMTP syntax error")
+        & reason.str.starts_with("unrecognized command"),
+        "reject_4xx": refused & (rcls == 4),
+        "reject_5xx": refused & (rcls == 5),
+        "sasl_failures": kind == "sasl-failure",
+    }
+    masked = rows.with_columns(
+        *(e.alias(f"_first_{n}") for n, e in firsts.items()),
+        *(e.alias(f"_any_{n}") for n, e in flags.items()),
+        *(e.alias(f"_sum_{n}") for n, e in counts.items()),
+    )
+    frame = masked.group_by("session_id").agg(
         pl.col("host").first(),
         pl.col("program").first(),
-        _first(pl.col("pid").filter(client)).alias("pid"),
         pl.col("correlation").first(),
-        *(_first(pl.col(c)).alias(c) for c in ("client_name", "client_ip", "client_port", "helo")),
         pl.col("ts").min().alias("start"),
         pl.col("ts").max().alias("end"),
         pl.col("seq").min().alias("first_seq"),
@@ -436,40 +481,16 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("source").first(),
         pl.col("line_no").first(),
         pl.len().cast(pl.Int32).alias("lines"),
-        (kind == "connect").any().alias("_has_connect"),
-        (kind == "disconnect").any().alias("_has_disconnect"),
-        (pl.col("_close") | pl.col("_tail")).any().alias("_ended"),
-        (kind == "tls-error").any().alias("_tls_failed"),
-        (((kind == "arrival") & proto.is_in(_TLS_PROTOCOLS)) | pl.col("tls_cipher").is_not_null()).any().alias(
-            "_tls_ok"
-        ),
-        ((kind == "arrival") & proto.is_in(_PLAIN_PROTOCOLS)).any().alias("_plain"),
-        _first(pl.col("tls_protocol")).alias("tls_protocol"),
-        _first(pl.col("tls_cipher")).alias("tls_cipher"),
-        _first(pl.col("tls_error").filter(kind == "tls-error")).alias("tls_error"),
-        rcpt_ok.sum().cast(pl.Int32).alias("_rcpt_ok"),
-        (refused & (stage == "RCPT")).sum().cast(pl.Int32).alias("_rcpt_refused"),
-        (kind == "arrival").sum().cast(pl.Int32).alias("_data_ok"),
-        (data_refused_stage | lost_in_data | data_protocol_error | data_sync_error).sum().cast(pl.Int32).alias(
-            "_data_refused"
-        ),
-        (dropped_after_data | content.fill_null(False)).any().alias("_content_after_data"),
-        ((kind == "protocol-error") & (pl.col("severity").cast(pl.String) == "SMTP syntax error")
-         & reason.str.starts_with("unrecognized command")).sum().cast(pl.Int32).alias("_unknown"),
+        *(_first(pl.col(f"_first_{n}")).alias(n) for n in firsts),
+        *(pl.col(f"_any_{n}").any().alias(n) for n in flags),
+        *(pl.col(f"_sum_{n}").sum().cast(pl.Int32).alias(n) for n in counts),
         pl.struct(
             "seq", stage.alias("stage"), pl.lit(None, dtype=pl.Int16).alias("reply_code"),
             pl.lit(None, dtype=pl.String).alias("dsn"), "sender", "recipient", pl.col("reason"),
         ).filter(refused).alias("rejects"),
-        (refused & (rcls == 4)).sum().cast(pl.Int32).alias("reject_4xx"),
-        (refused & (rcls == 5)).sum().cast(pl.Int32).alias("reject_5xx"),
         pl.col("queue_id").filter(kind.is_in(["arrival", "reject"])).drop_nulls().unique(maintain_order=True).alias(
             "queue_ids"
         ),
-        _first(end_reason).alias("end_reason"),
-        _first(end_stage).alias("end_stage"),
-        _first(pipelining_stage).alias("pipelining_stage"),
-        _first(pipelining_input).alias("pipelining_input"),
-        (kind == "sasl-failure").sum().cast(pl.Int32).alias("sasl_failures"),
     )  # fmt: skip
     rcpt_total = pl.col("_rcpt_ok") + pl.col("_rcpt_refused")
     # content read as commands proves one refused DATA when no line names it (a pipelined DATA after
@@ -522,7 +543,8 @@ def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame
     from .sessions import number_lifecycles  # (sessions imports this module)
 
     ends = kind.is_in(["completed", "removed"]).cast(pl.Int32)
-    index = number_lifecycles(exim.select("seq", "ts", "host", "kind", "queue_id"), ends == 1)
+    # the branches below all read the index: build it once, not once per branch
+    index = number_lifecycles(exim.select("seq", "ts", "host", "kind", "queue_id"), ends == 1).collect().lazy()
     messages = index.group_by("first_seq").agg(
         pl.col("host").first(),
         pl.col("queue_id").first(),

@@ -187,7 +187,37 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame, *, exim: bool = Tr
     refused = pl.col("action").cast(pl.String).is_in(["reject", "milter-reject", "hangup"]) & (kind == "reject")
     rcls = reply_class(pl.col("reply_code"), pl.col("dsn"))
     queued = kind.is_in(["client", "reject", "access"]) & (pl.col("queue_id") != "NOQUEUE")
-    frame = rows.group_by("session_id").agg(
+    # values masked to the lines that carry them before the group_by: an aggregate of a plain column
+    # takes polars' fast path, one of a filtered expression does not
+    firsts = {  # the session's value: its first
+        **{c: pl.when(who).then(pl.col(c)) for c in ("client_name", "client_ip", "client_port", "helo")},
+        "command_stats": pl.when(kind == "disconnect").then(pl.col("command_stats")),
+        "end_reason": pl.when(kind == "session-error").then(pl.col("end_reason")),
+        "end_stage": pl.when(kind == "session-error").then(pl.col("stage")),
+        "pipelining_stage": pl.when(kind == "improper-pipelining").then(pl.col("stage")),
+        "pipelining_input": pl.when(kind == "improper-pipelining").then(pl.col("reason")),
+        "tls_protocol": pl.when(kind == "tls-established").then(pl.col("tls_protocol")),
+        "tls_cipher": pl.when(kind == "tls-established").then(pl.col("tls_cipher")),
+        "tls_error": pl.when(kind == "tls-library-problem").then(pl.col("tls_error")),
+    }
+    flags = {  # whether any line is so
+        "_has_connect": kind == "connect",
+        "_has_disconnect": kind == "disconnect",
+        "_has_reject": kind == "reject",
+        "_tls_ok": kind == "tls-established",
+        "_tls_failed": kind.is_in(["tls-accept-error", "tls-library-problem"]),
+    }
+    counts = {  # how many
+        "sasl_failures": kind == "sasl-failure",
+        "reject_4xx": refused & (rcls == 4),
+        "reject_5xx": refused & (rcls == 5),
+    }
+    masked = rows.with_columns(
+        *(e.alias(f"_first_{n}") for n, e in firsts.items()),
+        *(e.alias(f"_any_{n}") for n, e in flags.items()),
+        *(e.alias(f"_sum_{n}") for n, e in counts.items()),
+    )
+    frame = masked.group_by("session_id").agg(
         pl.col("daemon").first(),
         pl.col("correlation").first(),
         pl.col("segment").first(),
@@ -198,16 +228,12 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame, *, exim: bool = Tr
         pl.col("source").first(),
         pl.col("line_no").first(),
         pl.len().cast(pl.Int32).alias("lines"),
-        (kind == "connect").any().alias("_has_connect"),
-        (kind == "disconnect").any().alias("_has_disconnect"),
-        (kind == "reject").any().alias("_has_reject"),
-        (kind == "sasl-failure").sum().cast(pl.Int32).alias("sasl_failures"),
-        (kind == "tls-established").any().alias("_tls_ok"),
-        kind.is_in(["tls-accept-error", "tls-library-problem"]).any().alias("_tls_failed"),
+        *(_first(pl.col(f"_first_{n}")).alias(n) for n in firsts),
+        *(pl.col(f"_any_{n}").any().alias(n) for n in flags),
+        *(pl.col(f"_sum_{n}").sum().cast(pl.Int32).alias(n) for n in counts),
         pl.col("host").filter(who).first(),
         pl.col("program").filter(who).first(),
         pl.col("pid").filter(who).first(),
-        *(_first(pl.col(c).filter(who)).alias(c) for c in ("client_name", "client_ip", "client_port", "helo")),
         pl.coalesce(pl.col("screen_result").cast(pl.String), kind.cast(pl.String))
         .filter(who & ~kind.is_in(["connect", "disconnect", "reject"]))
         .alias("_screen"),
@@ -215,17 +241,7 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame, *, exim: bool = Tr
             "seq", pl.col("stage").cast(pl.String), "reply_code", pl.col("dsn").cast(pl.String), "sender",
             "recipient", "reason",
         ).filter(refused).alias("rejects"),
-        (refused & (rcls == 4)).sum().cast(pl.Int32).alias("reject_4xx"),
-        (refused & (rcls == 5)).sum().cast(pl.Int32).alias("reject_5xx"),
         pl.col("queue_id").filter(queued).unique(maintain_order=True).alias("queue_ids"),
-        _first(pl.col("command_stats").filter(kind == "disconnect")).alias("command_stats"),
-        _first(pl.col("end_reason").filter(kind == "session-error")).alias("end_reason"),
-        _first(pl.col("stage").filter(kind == "session-error")).alias("end_stage"),
-        _first(pl.col("stage").filter(kind == "improper-pipelining")).alias("pipelining_stage"),
-        _first(pl.col("reason").filter(kind == "improper-pipelining")).alias("pipelining_input"),
-        _first(pl.col("tls_protocol").filter(kind == "tls-established")).alias("tls_protocol"),
-        _first(pl.col("tls_cipher").filter(kind == "tls-established")).alias("tls_cipher"),
-        _first(pl.col("tls_error").filter(kind == "tls-library-problem")).alias("tls_error"),
     )  # fmt: skip
     both = frame.with_columns(
         pl.col("session_id").alias("first_seq"),
@@ -314,32 +330,41 @@ def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame, *, exim: bool =
     refused = ((kind == "reject") & (pl.col("daemon") == "cleanup")) | (
         (kind == "content-check") & (pl.col("action").cast(pl.String) == "reject")
     )
-    messages = rows.group_by("first_seq").agg(
+    # masked before the group_by, as in build_sessions
+    firsts = {
+        **{c: pl.when(kind == "client").then(pl.col(c)) for c in ("client_name", "client_ip", "sasl_username")},
+        "sender": pl.when(kind.is_in(["queued", "pickup", "expired"])).then(pl.col("sender")),
+        **{c: pl.when(kind == "queued").then(pl.col(c)) for c in ("size", "nrcpt")},
+        "message_id": pl.when(kind == "message-id").then(pl.col("message_id")),
+    }
+    flags = {
+        "_smtp": kind == "client",
+        "_local": kind == "pickup",
+        "removed": kind == "removed",
+        "expired": kind == "expired",
+        "_has_delivery": delivery,
+        "rejected": refused,
+    }
+    masked = rows.with_columns(
+        *(e.alias(f"_first_{n}") for n, e in firsts.items()),
+        *(e.alias(f"_any_{n}") for n, e in flags.items()),
+        (delivery & (status == "deferred")).alias("_sum_deferred"),
+    )
+    messages = masked.group_by("first_seq").agg(
         pl.col("host").first(),
         pl.col("queue_id").first(),
         pl.col("lifecycle").first(),
         pl.col("ts").min().alias("first_seen"),
         pl.col("ts").max().alias("last_seen"),
-        (kind == "client").any().alias("_smtp"),
-        (kind == "pickup").any().alias("_local"),
-        (kind == "removed").any().alias("removed"),
-        (kind == "expired").any().alias("expired"),
-        _first(pl.col("client_name").filter(kind == "client")).alias("client_name"),
-        _first(pl.col("client_ip").filter(kind == "client")).alias("client_ip"),
-        _first(pl.col("sasl_username").filter(kind == "client")).alias("sasl_username"),
-        _first(pl.col("sender").filter(kind.is_in(["queued", "pickup", "expired"]))).alias("sender"),
-        _first(pl.col("size").filter(kind == "queued")).alias("size"),
-        _first(pl.col("nrcpt").filter(kind == "queued")).alias("nrcpt"),
-        _first(pl.col("message_id").filter(kind == "message-id")).alias("message_id"),
-        delivery.any().alias("_has_delivery"),
+        *(_first(pl.col(f"_first_{n}")).alias(n) for n in firsts),
+        *(pl.col(f"_any_{n}").any().alias(n) for n in flags),
         pl.struct(
             "seq", "ts", "recipient", "orig_to", "relay", status.alias("status"),
             pl.col("dsn").cast(pl.String), "delay", "reason",
         ).filter(delivery).alias("deliveries"),
         pl.col("recipient").filter(delivery & (status == "sent")).n_unique().cast(pl.Int32).alias("delivered"),
-        (delivery & (status == "deferred")).sum().cast(pl.Int32).alias("deferred"),
+        pl.col("_sum_deferred").sum().cast(pl.Int32).alias("deferred"),
         pl.col("recipient").filter(delivery & (status == "bounced")).n_unique().cast(pl.Int32).alias("bounced"),
-        refused.any().alias("rejected"),
     )  # fmt: skip
     messages = messages.with_columns(pl.when(pl.col("_has_delivery")).then(pl.col("deliveries")).alias("deliveries"))
     links = (
