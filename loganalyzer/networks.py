@@ -54,7 +54,9 @@ def network_of(ip: str | None, *, v4: int = 24, v6: int = 48) -> str | None:
     if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped:
         addr = addr.ipv4_mapped
     prefix = v4 if addr.version == 4 else v6
-    return str(ipaddress.ip_network(f"{addr}/{prefix}", strict=False))
+    host_bits = addr.max_prefixlen - prefix
+    network = type(addr)(int(addr) >> host_bits << host_bits)  # not ip_network(): it parses the text again
+    return f"{network}/{prefix}"
 
 
 _COLON_HEX = re.compile(r"[0-9A-Fa-f:]+")

@@ -29,6 +29,8 @@ def test_networks_are_canonical_cidr() -> None:
     assert network_of("::ffff:192.0.2.9") == "192.0.2.0/24"
     assert network_of("198.51.100.7", v4=16) == "198.51.0.0/16"
     assert network_of("unknown") is None and network_of("") is None
+    assert network_of("fe80::1%eth0", v6=128) == "fe80::1/128"  # a network has no zone
+    assert network_of("10.1.2.3", v4=0) == "0.0.0.0/0" and network_of("10.1.2.3", v4=32) == "10.1.2.3/32"
 
 
 @pytest.mark.parametrize("v6", [32, 33, 48, 56, 64, 128])
