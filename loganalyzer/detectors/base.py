@@ -66,6 +66,7 @@ class Context:
     tables: Tables
     settings: Settings
     notes: list[str] = field(default_factory=list)
+    _shared: dict[Callable[[Context], pl.LazyFrame], pl.LazyFrame] = field(default_factory=dict, repr=False)
 
     # -- shared frames ---------------------------------------------------------
 
@@ -188,6 +189,12 @@ class Context:
                 f"(the setting says {self.settings.greylist_delay} s)"
             )
         return inferred if inferred > 0 else self.settings.greylist_delay
+
+    def shared(self, build: Callable[[Context], pl.LazyFrame]) -> pl.LazyFrame:
+        """``build(self)``, collected on first use and kept: a frame that several detectors read."""
+        if build not in self._shared:
+            self._shared[build] = build(self).collect().lazy()
+        return self._shared[build]
 
     # -- what the logs can show -----------------------------------------------
 

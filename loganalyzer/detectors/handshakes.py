@@ -26,7 +26,11 @@ def available(ctx: Context) -> str | None:
 
 
 def failed_handshakes(ctx: Context) -> pl.LazyFrame:
-    """Sessions whose TLS handshake failed, with ``reason`` and evidence ``seqs``."""
+    """Sessions whose TLS handshake failed, with ``reason`` and evidence ``seqs`` (built once per scan)."""
+    return ctx.shared(_failed_handshakes)
+
+
+def _failed_handshakes(ctx: Context) -> pl.LazyFrame:
     events = ctx.events
     accept = events.filter(pl.col("kind") == "tls-accept-error").select("seq", pl.col("reason").alias("detail"))
     lines = ctx.session_lines.filter(pl.col("kind").is_in(["tls-accept-error", "tls-library-problem", "tls-error"]))
