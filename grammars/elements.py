@@ -79,15 +79,26 @@ def one_of(name: str, *words: str) -> pp.ParserElement:
     return pp.MatchFirst([lit(w) for w in ordered]).leave_whitespace().set_name(name)(name)
 
 
+def _exact(part: pp.ParserElement) -> pp.ParserElement:
+    """``part`` as it is when it skips no whitespace, else a copy that skips none, at any depth.
+
+    Everything these helpers build is already exact throughout, so a sequence
+    takes its parts as they are: pyparsing's recursive ``leave_whitespace``
+    would copy every subtree again at each level of nesting (most of the time
+    it takes to import the grammars).
+    """
+    return part.copy().leave_whitespace() if part.skipWhitespace else part
+
+
 def seq(*parts: pp.ParserElement) -> pp.ParserElement:
     """Parts in order, with no whitespace skipping between them."""
-    return pp.And(list(parts)).leave_whitespace()
+    return pp.And([_exact(p) for p in parts]).leave_whitespace(recursive=False)
 
 
 def opt(*parts: pp.ParserElement) -> pp.ParserElement:
     """An optional run of parts."""
     inner = parts[0] if len(parts) == 1 else seq(*parts)
-    return pp.Opt(inner).leave_whitespace()
+    return pp.Opt(_exact(inner)).leave_whitespace(recursive=False)
 
 
 def text(name: str) -> pp.ParserElement:
@@ -104,7 +115,7 @@ def text_until(name: str, *trailer: pp.ParserElement) -> pp.ParserElement:
     :func:`text`. The result is the text field followed by the trailer.
     """
     tail = seq(*trailer, END)
-    return seq(pp.SkipTo(tail).leave_whitespace().set_name(name)(name), tail)
+    return seq(pp.SkipTo(tail).leave_whitespace(recursive=False).set_name(name)(name), tail)
 
 
 class Kind:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pyparsing as pp
 import pytest
-from loganalyzer.grammars import FAMILIES, envelopes, milters, postfix
+from loganalyzer.grammars import EXIM_INNER, FAMILIES, envelopes, milters, postfix
+from loganalyzer.grammars.elements import lit, seq
 
 from loganalyzer.parse import parse_line
 
@@ -91,3 +93,21 @@ def test_policy_spf_perl_is_not_postfix() -> None:
     assert result.family == "policy-spf"
     assert result.kind == "spf"
     assert result.fields["spf_result"] == "pass"
+
+
+def _whitespace_skippers(expr: pp.ParserElement) -> list[str]:
+    found = [str(expr)] if expr.skipWhitespace else []
+    children = getattr(expr, "exprs", None) or ([expr.expr] if getattr(expr, "expr", None) is not None else [])
+    for child in children:
+        found += _whitespace_skippers(child)
+    return found
+
+
+def test_no_grammar_skips_whitespace_anywhere() -> None:
+    """What ``elements.seq`` relies on to take its parts uncopied: every part is exact at every depth."""
+    grammars = [g for _, g in envelopes.ENVELOPES] + [k.body for f in FAMILIES.values() for k in f.kinds]
+    grammars += [f.prefix for f in FAMILIES.values() if f.prefix is not None] + [EXIM_INNER]
+    assert not _whitespace_skippers(seq(lit("a"), pp.Literal("b")))  # seq makes a raw pyparsing part exact
+    assert _whitespace_skippers(pp.And([lit("a"), pp.Literal("b")]))  # and the check sees one that is not
+    for grammar in grammars:
+        assert not _whitespace_skippers(grammar), grammar
