@@ -15,7 +15,7 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Final
+from typing import Final, Literal
 
 import polars as pl
 
@@ -26,6 +26,9 @@ __all__ = ["ENGINE", "ReadStats", "SourceStats", "Tables", "align", "our_engine"
 
 #: Where :meth:`Tables.write` puts the Parquet files of a spilled read it adopts.
 SPILLED = "events.d"
+
+#: Parquet compressions polars writes.
+ParquetCompression = Literal["lz4", "uncompressed", "snappy", "gzip", "brotli", "zstd"]
 
 #: Tables derived from the events that :meth:`Tables.write` keeps when asked (the parse cache does).
 DERIVED = ("session_lines", "attempts")
@@ -254,7 +257,13 @@ class Tables:
         return tables
 
     def write(
-        self, directory: str | Path, *, fmt: str = "parquet", derived: bool = False, move_spill: bool = False
+        self,
+        directory: str | Path,
+        *,
+        fmt: str = "parquet",
+        derived: bool = False,
+        move_spill: bool = False,
+        compression: ParquetCompression = "zstd",
     ) -> list[Path]:
         """Write every table to ``directory`` as Parquet or Arrow IPC; returns the files.
 
@@ -266,7 +275,7 @@ class Tables:
         ``move_spill`` moves the Parquet files of a spilled read into
         ``directory/events.d`` instead of writing the events again (the parse
         cache: a rename instead of seconds of encoding); these tables then read
-        them there.
+        them there. ``compression`` is that of the Parquet files written.
         """
         if fmt not in ("parquet", "arrow"):
             raise ValueError(f"unknown format {fmt!r}: parquet or arrow")
@@ -290,7 +299,7 @@ class Tables:
         for name, frame in frames.items():
             path = out / f"{name}.{fmt}"
             if fmt == "parquet":
-                frame.sink_parquet(path)
+                frame.sink_parquet(path, compression=compression)
             else:
                 frame.sink_ipc(path)
             written.append(path)
