@@ -31,7 +31,7 @@ SPILLED = "events.d"
 ParquetCompression = Literal["lz4", "uncompressed", "snappy", "gzip", "brotli", "zstd"]
 
 #: Tables derived from the events that :meth:`Tables.write` keeps when asked (the parse cache does).
-DERIVED = ("session_lines", "attempts")
+DERIVED = ("session_lines", "attempts", "census")
 
 #: File name (without suffix) of the client maps :meth:`Tables.write` keeps, one ``settings_key`` each.
 CLIENT_MAPS = "client_maps"
@@ -249,6 +249,8 @@ class Tables:
                 tables.__dict__[name] = pl.scan_parquet(parquet)
             elif arrow.exists():
                 tables.__dict__[name] = pl.scan_ipc(arrow)
+        if "census" in tables.__dict__:  # a DataFrame, not a LazyFrame
+            tables.__dict__["census"] = tables.__dict__["census"].collect()
         maps = where / f"{CLIENT_MAPS}.parquet"
         if maps.exists():
             scan = pl.scan_parquet(maps)
@@ -284,7 +286,7 @@ class Tables:
         (out / "sources.json").write_text(json.dumps([asdict(s) for s in self.stats.sources], indent=1))
         frames = {name: self.table(name) for name in ("events", "sessions", "messages", "unparsed")}
         if derived:
-            frames |= {name: self.__dict__[name] for name in DERIVED if name in self.__dict__}
+            frames |= {name: self.__dict__[name].lazy() for name in DERIVED if name in self.__dict__}
             if self.client_maps:
                 frames[CLIENT_MAPS] = pl.concat(
                     [m.with_columns(pl.lit(k).alias("settings_key")) for k, m in sorted(self.client_maps.items())]

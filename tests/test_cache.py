@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import polars as pl
 import pytest
 from typer.testing import CliRunner, Result
 
@@ -120,8 +121,14 @@ def test_the_entry_keeps_attempts_and_the_client_map_of_its_settings(
 ) -> None:
     _scan(cli, log, store)
     [entry] = _entries(store)
-    assert (entry / "attempts.parquet").exists() and (entry / "session_lines.parquet").exists()
+    assert all((entry / f"{name}.parquet").exists() for name in ("attempts", "session_lines", "census"))
     kept = Tables.load(entry)
+    fresh = read_inputs(expand([str(log)]), Settings(timezone="UTC", year=2024)).census
+
+    def rows(census: pl.DataFrame) -> list[tuple[Any, ...]]:
+        return sorted(census.rows(), key=str)
+
+    assert rows(kept.census) == rows(fresh)
     assert list(kept.client_maps) == [ClientMap.settings_key(Settings())]
 
     builds: list[str] = []
