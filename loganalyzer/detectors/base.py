@@ -4,8 +4,11 @@ A detector is a :class:`Detector`: an id, what it needs from the logs
 (``available``), and ``detect``, a pure polars query from the
 :class:`Context`'s LazyFrames to :func:`findings` rows. The context computes,
 once, the frames several detectors use: delivery *attempts* (every RCPT outcome
-per client, sender and recipient), sessions annotated with their sending
-network, and the per-address network map.
+per client, sender and recipient) and their *triplets*, sessions annotated with
+their sending network, the per-address network map and the local domains;
+:meth:`Context.shared` keeps any other frame a detector module builds for
+several detectors. Eight detectors asking one question each of the same
+frames is what made a scan slow before these were kept.
 """
 
 from __future__ import annotations
