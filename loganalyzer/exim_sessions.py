@@ -1,4 +1,4 @@
-"""Exim lines to SMTP sessions and message lifecycles (pure LazyFrame queries).
+"""Exim lines to SMTP sessions and message lifecycles (polars queries; a frame several branches read is built once).
 
 Exim writes the same ``sessions`` and ``messages`` rows as Postfix, with the
 same columns, so that the detectors read both alike. What differs is how the
