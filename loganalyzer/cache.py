@@ -4,7 +4,7 @@ Parsing is most of a scan's time. An admin who scans the same files again --
 with other detector settings, or a cron job that looks at last week's rotated
 files once more -- gets the tables of the first read back instead: events,
 sessions, messages and unparsed lines as :meth:`Tables.write` writes them,
-with the session index, the attempts and the client map the first scan built
+with the session index, attempts, client map and census the first scan built
 from them, so a cached scan only runs the detectors and the report.
 
 An entry is found by a key over everything that decides what reading produces:
