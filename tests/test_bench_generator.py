@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 from datetime import datetime, timedelta
 from itertools import islice
 from pathlib import Path
@@ -390,3 +391,13 @@ def test_unmeasured_targets_have_no_verdict() -> None:
         "cached_vs_first": None,
     }
     assert {c.verdict for c in checks} == {"not measured", "pass"}
+
+
+def test_paired_ratio_follows_each_round() -> None:
+    # the machine ran twice as slow in round 2: both tools took twice as long
+    scan = _tool("loganalyzer scan", [10.0, 20.0, 11.0], [700, 700, 700])
+    base = _tool("pflogsumm", [9.0, 18.0, 10.0], [90, 90, 90], role="baseline")
+    row = scan.to_dict(base)
+    assert row["wall_ratio_vs_baseline"] == pytest.approx(11.0 / 10.0)
+    assert row["paired_ratio_vs_baseline"] == round(statistics.median([10 / 9, 20 / 18, 11 / 10]), 3)  # 1.111
+    assert base.to_dict(base)["paired_ratio_vs_baseline"] is None

@@ -53,7 +53,9 @@ What is measured
    interpreter running ``loganalyzer.cli.main``.
 3. **The figures.** Per tool: median wall seconds, lines/s (lines / median
    wall), median peak RSS in MB and the ratio of its wall time to the
-   baseline's; the machine (CPU model, cores, Python, polars, baseline
+   baseline's, both as the ratio of the medians (what the targets use) and as
+   the median of each round's ratio (``paired``: steadier when the machine's
+   speed drifts, as a virtual machine's does); the machine (CPU model, cores, Python, polars, baseline
    version); loganalyzer's unparsed lines; for eximstats, how many of the
    log's arrivals it counted.
 4. **The targets** of issue 5, each with the measured figure and pass/FAIL

@@ -154,7 +154,7 @@ def render_results(bench: BenchRun) -> str:
     rows = []
     for r in bench.results:
         d = r.to_dict(baseline)
-        ratio = d["wall_ratio_vs_baseline"]
+        ratio, paired = d["wall_ratio_vs_baseline"], d["paired_ratio_vs_baseline"]
         rows.append(
             (
                 r.name,
@@ -163,11 +163,12 @@ def render_results(bench: BenchRun) -> str:
                 f"{d['lines_per_s']:,}" if d["lines_per_s"] else "-",
                 f"{d['median_peak_rss_mb']:.0f}",
                 f"{ratio:.2f}" if ratio is not None else "-",
+                f"{paired:.2f}" if paired is not None else "-",
                 f"{min(m.wall_s for m in r.runs):.2f}..{max(m.wall_s for m in r.runs):.2f}",
             )
         )
     name = baseline.name if baseline else "baseline"
-    headers = ("tool", "lines", "median wall s", "lines/s", "peak RSS MB", f"wall / {name}", "wall min..max")
+    headers = ("tool", "lines", "median wall s", "lines/s", "peak RSS MB", f"wall / {name}", "paired", "wall min..max")
     return tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True)
 
 

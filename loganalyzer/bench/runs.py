@@ -130,9 +130,21 @@ class ToolResult:
         wall = self.median_wall_s
         return self.lines / wall if wall else 0.0
 
+    def paired_ratio(self, other: ToolResult) -> float | None:
+        """Median over rounds of this tool's wall time divided by ``other``'s in the same round.
+
+        The tools run alternately, so a spell in which the machine runs slow
+        (a virtual machine's neighbours) slows both runs of a round: the ratio
+        of the pair is steadier than the ratio of the two medians.
+        """
+        pairs = [a.wall_s / b.wall_s for a, b in zip(self.runs, other.runs, strict=False) if b.wall_s > 0]
+        return statistics.median(pairs) if pairs else None
+
     def to_dict(self, baseline: ToolResult | None) -> dict[str, Any]:
         wall = self.median_wall_s
-        ratio = wall / baseline.median_wall_s if baseline and baseline is not self and self.role != "growth" else None
+        compared = baseline is not None and baseline is not self and self.role != "growth"
+        ratio = wall / baseline.median_wall_s if compared and baseline else None
+        paired = self.paired_ratio(baseline) if compared and baseline else None
         return {
             "tool": self.name,
             "role": self.role,
@@ -145,6 +157,7 @@ class ToolResult:
             "lines_per_s": round(self.lines_per_s) if wall else None,
             "median_peak_rss_mb": round(self.median_rss_mb, 1),
             "wall_ratio_vs_baseline": round(ratio, 3) if ratio is not None else None,
+            "paired_ratio_vs_baseline": round(paired, 3) if paired is not None else None,
         }
 
     def command(self) -> list[str]:
