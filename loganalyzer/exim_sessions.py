@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from .aggregates import Masked
 from .grammars import DAEMONS
 from .schema import MESSAGES, SESSIONS
 from .tables import align
@@ -348,10 +349,6 @@ _COLUMNS = ["host", "program", "pid", "kind", "client_name", "client_ip", "clien
 _SEARCHED = ["session-error", "dropped", "sync-error", "protocol-error"]
 
 
-def _first(expr: pl.Expr) -> pl.Expr:
-    return expr.drop_nulls().first()
-
-
 def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
     """One row per Exim SMTP connection (schema :data:`~loganalyzer.schema.SESSIONS`).
 
@@ -435,8 +432,7 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
     )
     pipelining_input = pl.when(kind == "sync-error").then(pl.col("details").str.extract(r'input="(.*)"', 1))
     client = ~pl.col("_daemon")
-    # per session: the first value of each (values masked to the lines that carry them beforehand: an
-    # aggregate of a plain column takes polars' fast path, one of a filtered expression does not)
+    # per session: the first value of each (masked to the lines that carry it: see loganalyzer.aggregates)
     firsts = {
         "pid": pl.when(client).then(pl.col("pid")),
         **{c: pl.col(c) for c in ("client_name", "client_ip", "client_port", "helo", "tls_protocol", "tls_cipher")},
@@ -469,12 +465,8 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
         "reject_5xx": refused & (rcls == 5),
         "sasl_failures": kind == "sasl-failure",
     }
-    masked = rows.with_columns(
-        *(e.alias(f"_first_{n}") for n, e in firsts.items()),
-        *(e.alias(f"_any_{n}") for n, e in flags.items()),
-        *(e.alias(f"_sum_{n}") for n, e in counts.items()),
-    )
-    frame = masked.group_by("session_id").agg(
+    masked = Masked(firsts, flags, counts)
+    frame = rows.with_columns(masked.columns()).group_by("session_id").agg(
         pl.col("host").first(),
         pl.col("program").first(),
         pl.col("correlation").first(),
@@ -485,9 +477,7 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("source").first(),
         pl.col("line_no").first(),
         pl.len().cast(pl.Int32).alias("lines"),
-        *(_first(pl.col(f"_first_{n}")).alias(n) for n in firsts),
-        *(pl.col(f"_any_{n}").any().alias(n) for n in flags),
-        *(pl.col(f"_sum_{n}").sum().cast(pl.Int32).alias(n) for n in counts),
+        *masked.aggregates(),
         pl.struct(
             "seq", stage.alias("stage"), pl.lit(None, dtype=pl.Int16).alias("reply_code"),
             pl.lit(None, dtype=pl.String).alias("dsn"), "sender", "recipient", pl.col("reason"),

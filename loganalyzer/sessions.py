@@ -27,6 +27,7 @@ from __future__ import annotations
 import polars as pl
 
 from . import exim_sessions
+from .aggregates import Masked
 from .exim_sessions import delivery_status
 from .schema import COMMANDS, MESSAGES, SESSIONS
 from .tables import align
@@ -154,10 +155,6 @@ def _segments(lines: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
     )
 
 
-def _first(expr: pl.Expr) -> pl.Expr:
-    return expr.drop_nulls().first()
-
-
 #: Kinds whose lines name the client (and, in postscreen, its verdicts).
 _WHO = ["connect", "disconnect", "client", "reject", "access", "sasl-failure", "session-error", "improper-pipelining",
         "tls-accept-error", "tls-established", "pregreet", "dnsbl-rank", "hangup", "screen-pass", "screen-list",
@@ -190,8 +187,7 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame, *, exim: bool = Tr
     refused = pl.col("action").cast(pl.String).is_in(["reject", "milter-reject", "hangup"]) & (kind == "reject")
     rcls = reply_class(pl.col("reply_code"), pl.col("dsn"))
     queued = kind.is_in(["client", "reject", "access"]) & (pl.col("queue_id") != "NOQUEUE")
-    # values masked to the lines that carry them before the group_by: an aggregate of a plain column
-    # takes polars' fast path, one of a filtered expression does not
+    # values masked to the lines that carry them before the group_by (see loganalyzer.aggregates)
     firsts = {  # the session's value: its first
         **{c: pl.when(who).then(pl.col(c)) for c in ("client_name", "client_ip", "client_port", "helo")},
         "command_stats": pl.when(kind == "disconnect").then(pl.col("command_stats")),
@@ -215,12 +211,8 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame, *, exim: bool = Tr
         "reject_4xx": refused & (rcls == 4),
         "reject_5xx": refused & (rcls == 5),
     }
-    masked = rows.with_columns(
-        *(e.alias(f"_first_{n}") for n, e in firsts.items()),
-        *(e.alias(f"_any_{n}") for n, e in flags.items()),
-        *(e.alias(f"_sum_{n}") for n, e in counts.items()),
-    )
-    frame = masked.group_by("session_id").agg(
+    masked = Masked(firsts, flags, counts)
+    frame = rows.with_columns(masked.columns()).group_by("session_id").agg(
         pl.col("daemon").first(),
         pl.col("correlation").first(),
         pl.col("segment").first(),
@@ -231,9 +223,7 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame, *, exim: bool = Tr
         pl.col("source").first(),
         pl.col("line_no").first(),
         pl.len().cast(pl.Int32).alias("lines"),
-        *(_first(pl.col(f"_first_{n}")).alias(n) for n in firsts),
-        *(pl.col(f"_any_{n}").any().alias(n) for n in flags),
-        *(pl.col(f"_sum_{n}").sum().cast(pl.Int32).alias(n) for n in counts),
+        *masked.aggregates(),
         pl.col("host").filter(who).first(),
         pl.col("program").filter(who).first(),
         pl.col("pid").filter(who).first(),
@@ -348,25 +338,19 @@ def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame, *, exim: bool =
         "_has_delivery": delivery,
         "rejected": refused,
     }
-    masked = rows.with_columns(
-        *(e.alias(f"_first_{n}") for n, e in firsts.items()),
-        *(e.alias(f"_any_{n}") for n, e in flags.items()),
-        (delivery & (status == "deferred")).alias("_sum_deferred"),
-    )
-    messages = masked.group_by("first_seq").agg(
+    masked = Masked(firsts, flags, counts={"deferred": delivery & (status == "deferred")})
+    messages = rows.with_columns(masked.columns()).group_by("first_seq").agg(
         pl.col("host").first(),
         pl.col("queue_id").first(),
         pl.col("lifecycle").first(),
         pl.col("ts").min().alias("first_seen"),
         pl.col("ts").max().alias("last_seen"),
-        *(_first(pl.col(f"_first_{n}")).alias(n) for n in firsts),
-        *(pl.col(f"_any_{n}").any().alias(n) for n in flags),
+        *masked.aggregates(),
         pl.struct(
             "seq", "ts", "recipient", "orig_to", "relay", status.alias("status"),
             pl.col("dsn").cast(pl.String), "delay", "reason",
         ).filter(delivery).alias("deliveries"),
         pl.col("recipient").filter(delivery & (status == "sent")).n_unique().cast(pl.Int32).alias("delivered"),
-        pl.col("_sum_deferred").sum().cast(pl.Int32).alias("deferred"),
         pl.col("recipient").filter(delivery & (status == "bounced")).n_unique().cast(pl.Int32).alias("bounced"),
     )  # fmt: skip
     messages = messages.with_columns(pl.when(pl.col("_has_delivery")).then(pl.col("deliveries")).alias("deliveries"))
