@@ -97,6 +97,7 @@ _CLOSING = ["disconnect", "session-error", "dropped", "sync-error"]
 
 #: ``action`` of an Exim line that refused the client something.
 REFUSED = ["rejected", "temporarily rejected", "refused", "temporarily refused", "dropped"]
+_TEMPORARY = [a for a in REFUSED if a.startswith("temporarily ")]
 #: Stages Exim writes for a refusal at end of data (the DATA command itself was accepted).
 _AFTER_DATA = ["after DATA", "after DATA PRDR"]
 #: SMTP verbs a stage or a last command is named by; anything else is ``UNKNOWN``, as in Postfix.
@@ -113,7 +114,7 @@ _PLAIN_PROTOCOLS = ["smtp", "esmtp", "esmtpa"]
 
 def is_exim(daemon: pl.Expr) -> pl.Expr:
     """Whether a line was written by Exim (never null)."""
-    return daemon.cast(pl.String).is_in(EXIM_DAEMONS).fill_null(False)
+    return daemon.is_in(EXIM_DAEMONS).fill_null(False)
 
 
 def refusal_class(action: pl.Expr, stage: pl.Expr | None = None) -> pl.Expr:
@@ -123,11 +124,11 @@ def refusal_class(action: pl.Expr, stage: pl.Expr | None = None) -> pl.Expr:
     other refusals a 5xx -- except the daemon's ``Connection from .. refused``
     (stage ``Connection``, daemon.c), which answers ``421`` (too many connections).
     """
-    text = action.cast(pl.String)
-    temporary = text.str.starts_with("temporarily ")
+    # compared as they are: a categorical is compared by its codes, far cheaper than as text
+    temporary = action.is_in(_TEMPORARY)
     if stage is not None:
-        temporary = temporary | (stage.cast(pl.String) == "Connection").fill_null(False)
-    return pl.when(text.is_in(REFUSED)).then(pl.when(temporary).then(4).otherwise(5)).cast(pl.Int16)
+        temporary = temporary | stage.eq_missing("Connection")
+    return pl.when(action.is_in(REFUSED)).then(pl.when(temporary).then(4).otherwise(5)).cast(pl.Int16)
 
 
 def delivery_status(status: pl.Expr, action: pl.Expr) -> pl.Expr:
@@ -137,13 +138,12 @@ def delivery_status(status: pl.Expr, action: pl.Expr) -> pl.Expr:
     (cutthrough) are ``sent``, ``==`` is ``deferred``, ``**`` is ``bounced``;
     a Postfix line keeps its ``status=``.
     """
-    flag = action.cast(pl.String)
     return (
-        pl.when(flag.is_in(["=>", "->", ">>"]))
+        pl.when(action.is_in(["=>", "->", ">>"]))
         .then(pl.lit("sent"))
-        .when(flag == "==")
+        .when(action == "==")
         .then(pl.lit("deferred"))
-        .when(flag == "**")
+        .when(action == "**")
         .then(pl.lit("bounced"))
         .otherwise(status.cast(pl.String))
     )
@@ -160,12 +160,12 @@ def _verb(command: pl.Expr) -> pl.Expr:
 
 def _roles() -> list[pl.Expr]:
     """Per line: does it open, close, end (``no MAIL``) or doom (TLS error) its connection."""
-    kind = pl.col("kind").cast(pl.String)
-    stage = pl.col("stage").cast(pl.String).fill_null("")
-    action = pl.col("action").cast(pl.String).fill_null("")
+    kind, stage, action = pl.col("kind"), pl.col("stage"), pl.col("action")  # categorical: compared as codes
     # the daemon refusing a connection before any process served it: opens and closes at once
-    daemon_refusal = (kind == "reject") & (stage == "Connection")
-    connection_refused = (kind == "reject") & ((stage.str.to_lowercase() == "connection") | (action == "dropped"))
+    daemon_refusal = (kind == "reject") & stage.eq_missing("Connection")
+    connection_refused = (kind == "reject") & (
+        stage.is_in(["connection", "Connection"]).fill_null(False) | action.eq_missing("dropped")
+    )
     return [
         ((kind == "connect") | daemon_refusal).alias("_open"),
         (kind.is_in(_CLOSING) | connection_refused).alias("_close"),
@@ -271,7 +271,7 @@ def without_copies(rows: pl.LazyFrame) -> pl.LazyFrame:
     ``syslog_duplication`` (the default), give every rejection twice, which
     would look like a retry within the same second. Other lines pass as they are.
     """
-    copied = pl.col("kind").cast(pl.String).is_in(REJECT_LOG_KINDS)
+    copied = pl.col("kind").is_in(REJECT_LOG_KINDS)
     once = (
         rows.filter(copied)
         .sort("seq")
@@ -286,7 +286,7 @@ def build_session_lines(events: pl.LazyFrame) -> pl.LazyFrame:
     ``segment``/``last_segment`` (Postfix's connect counting) are null; the
     session id is the seq of its first line.
     """
-    kind = pl.col("kind").cast(pl.String)
+    kind = pl.col("kind")
     rows = (
         without_copies(
             events.filter(is_exim(pl.col("daemon")) & kind.is_in(SESSION_KINDS) & pl.col("client_ip").is_not_null())
@@ -358,13 +358,11 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
     see the ``cmd_*`` docs), the end of the session from the line that ended
     it, improper pipelining from its synchronisation errors.
     """
-    kind = pl.col("kind").cast(pl.String)
-    stage = pl.col("stage").cast(pl.String)
-    action = pl.col("action").cast(pl.String)
+    # categorical columns are compared as they are (by their codes), cast to text only for text functions
+    kind, stage, action, proto = pl.col("kind"), pl.col("stage"), pl.col("action"), pl.col("proto")
     # the free text of the few kinds whose reason the expressions below search (empty for the others): the
     # regular expressions then skip the reasons of every rejection and arrival
     reason = pl.when(kind.is_in(_SEARCHED)).then(pl.col("reason")).fill_null("")
-    proto = pl.col("proto").cast(pl.String)
     rows = (
         events.filter(is_exim(pl.col("daemon")) & kind.is_in(SESSION_KINDS))
         .select("seq", "ts", *_COLUMNS)
@@ -380,7 +378,7 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
     rcls = refusal_class(action, stage)
     data_refused_stage = refused & stage.is_in(["DATA", *_AFTER_DATA])
     lost_in_data = (kind == "session-error") & (
-        reason.str.contains("message data") | (pl.col("end_reason").cast(pl.String) == "data timeout")
+        reason.str.contains("message data") | pl.col("end_reason").eq_missing("data timeout")
     )
     data_protocol_error = (kind == "protocol-error") & _verb(pl.col("command")).is_in(["DATA", "BDAT"])
     sync_verb = _verb(pl.col("command").str.extract(r'"(.*)"', 1))
@@ -410,7 +408,7 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
             .then(pl.lit("timeout"))
             .otherwise(pl.lit("lost connection"))
         )
-        .when((kind == "disconnect") & (pl.col("end_reason").cast(pl.String) == "EOF"))
+        .when((kind == "disconnect") & pl.col("end_reason").eq_missing("EOF"))
         .then(pl.lit("lost connection"))
         .when((kind == "dropped") & reason.str.starts_with("too many"))
         .then(pl.lit("too many errors"))
@@ -459,7 +457,7 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
         "_data_ok": kind == "arrival",
         "_data_refused": data_refused_stage | lost_in_data | data_protocol_error | data_sync_error,
         "_unknown": (kind == "protocol-error")
-        & (pl.col("severity").cast(pl.String) == "SMTP syntax error")
+        & pl.col("severity").eq_missing("SMTP syntax error")
         & reason.str.starts_with("unrecognized command"),
         "reject_4xx": refused & (rcls == 4),
         "reject_5xx": refused & (rcls == 5),
@@ -479,7 +477,7 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
         pl.len().cast(pl.Int32).alias("lines"),
         *masked.aggregates(),
         pl.struct(
-            "seq", stage.alias("stage"), pl.lit(None, dtype=pl.Int16).alias("reply_code"),
+            "seq", stage.cast(pl.String).alias("stage"), pl.lit(None, dtype=pl.Int16).alias("reply_code"),
             pl.lit(None, dtype=pl.String).alias("dsn"), "sender", "recipient", pl.col("reason"),
         ).filter(refused).alias("rejects"),
         pl.col("queue_id").filter(kind.is_in(["arrival", "reject"])).drop_nulls().unique(maintain_order=True).alias(
@@ -532,7 +530,7 @@ def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame
     ``removed`` does. ``sessions`` links each message to the connection whose
     ``<=`` received it.
     """
-    kind = pl.col("kind").cast(pl.String)
+    kind = pl.col("kind")
     exim = events.filter(is_exim(pl.col("daemon")) & pl.col("queue_id").is_not_null())
     from .sessions import number_lifecycles  # (sessions imports this module)
 
@@ -560,16 +558,16 @@ def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame
         ),
         [
             pl.col("ts").first().alias("_arrived"),
-            (pl.col("action").cast(pl.String) == "(=").any().alias("_fake_reject"),
+            (pl.col("action") == "(=").any().alias("_fake_reject"),
             *(pl.col(c).first() for c in ("sender", "orig_queue_id", "client_name", "client_ip", "sasl_username",
                                           "size", "message_id")),
         ],
     )  # fmt: skip
     refused = per_message(
-        exim.filter((kind == "reject") & pl.col("action").cast(pl.String).is_in(REFUSED)).select("seq"),
+        exim.filter((kind == "reject") & pl.col("action").is_in(REFUSED)).select("seq"),
         [pl.len().alias("_refusals")],
     )
-    flag = pl.col("action").cast(pl.String)
+    flag = pl.col("action")
     deliveries = exim.filter((kind == "delivery") & (flag != "*>")).select(
         "seq", "ts", "action", "status", "recipient", "orig_to", "relay", "relay_ip", "relay_port", "transport",
         "dsn", "reason", "details",

@@ -30,13 +30,12 @@ def build_attempts(events: pl.LazyFrame, messages: pl.LazyFrame) -> pl.LazyFrame
     rewritten), unless a milter or content check then rejected the message.
     Senders and recipients are lower-cased: retries are matched on them.
     """
-    action = pl.col("action").cast(pl.String)
-    refused = events.filter(
+    refused = events.filter(  # categoricals compared as they are: by their codes, not as text
         (pl.col("kind") == "reject")
-        & action.is_in(REFUSED_ACTIONS)
+        & pl.col("action").is_in(REFUSED_ACTIONS)
         & pl.col("recipient").is_not_null()
         & pl.col("client_ip").is_not_null()
-        & (pl.col("stage").cast(pl.String).fill_null("") != "MAIL")  # a refused sender is no recipient
+        & pl.col("stage").ne_missing("MAIL")  # a refused sender is no recipient
     )
     exim = is_exim(pl.col("daemon"))
     columns = ["seq", "ts", "host", "pid", "daemon", "client_name", "reply_code", "dsn", *COPY_IDENTITY]
@@ -74,7 +73,7 @@ def build_attempts(events: pl.LazyFrame, messages: pl.LazyFrame) -> pl.LazyFrame
             .alias("recipient"),
             pl.lit("accepted").alias("outcome"),
         )
-        .unique(["seq", "recipient"], keep="first")
+        .unique(["seq", "recipient"], keep="first", maintain_order=True)
     )
     both = pl.concat([rejects, accepted], how="vertical_relaxed").filter(pl.col("recipient").is_not_null())
-    return both.sort("seq")
+    return both.sort("seq", maintain_order=True)  # the recipients of one message in their order: reproducible

@@ -184,7 +184,7 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame, *, exim: bool = Tr
     carriers = events.filter(kind.is_in(_CARRIERS)).select("seq", *_ATTRIBUTES)
     rows = lines.join(carriers, on="seq", how="left", maintain_order="left")
     who = kind.is_in(_WHO)
-    refused = pl.col("action").cast(pl.String).is_in(["reject", "milter-reject", "hangup"]) & (kind == "reject")
+    refused = pl.col("action").is_in(["reject", "milter-reject", "hangup"]) & (kind == "reject")
     rcls = reply_class(pl.col("reply_code"), pl.col("dsn"))
     queued = kind.is_in(["client", "reject", "access"]) & (pl.col("queue_id") != "NOQUEUE")
     # values masked to the lines that carry them before the group_by (see loganalyzer.aggregates)
@@ -317,11 +317,11 @@ def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame, *, exim: bool =
     )
     carriers = events.filter(kind.is_in(_MESSAGE_CARRIERS)).select("seq", *_MESSAGE_ATTRIBUTES)
     rows = index.join(carriers, on="seq", how="left", maintain_order="left")  # still in seq order per lifecycle
-    status = pl.col("status").cast(pl.String)
+    status = pl.col("status")  # categorical: compared by its codes, cast to text only where it is kept
     delivery = kind == "delivery"
     # a milter or content check refusing the message itself (smtpd rejects name a recipient, not the message)
     refused = ((kind == "reject") & (pl.col("daemon") == "cleanup")) | (
-        (kind == "content-check") & (pl.col("action").cast(pl.String) == "reject")
+        (kind == "content-check") & (pl.col("action") == "reject")
     )
     # masked before the group_by, as in build_sessions
     firsts = {
@@ -347,7 +347,7 @@ def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame, *, exim: bool =
         pl.col("ts").max().alias("last_seen"),
         *masked.aggregates(),
         pl.struct(
-            "seq", "ts", "recipient", "orig_to", "relay", status.alias("status"),
+            "seq", "ts", "recipient", "orig_to", "relay", status.cast(pl.String).alias("status"),
             pl.col("dsn").cast(pl.String), "delay", "reason",
         ).filter(delivery).alias("deliveries"),
         pl.col("recipient").filter(delivery & (status == "sent")).n_unique().cast(pl.Int32).alias("delivered"),
