@@ -175,9 +175,22 @@ def _roles() -> list[pl.Expr]:
     ]
 
 
+def _key_order(keys: list[str], *then: str) -> list[pl.Expr | str]:
+    """Sort keys that make each key's rows contiguous, in ``then`` order within the key.
+
+    Where a key has text (a client address), its hash comes first and the key
+    itself only breaks the hash's ties: two to three times faster than sorting
+    the text, and as exact. Which key comes first does not matter to the
+    running sums that read the rows.
+    """
+    text = "client_ip" in keys
+    hashed: list[pl.Expr | str] = [pl.struct(keys).hash()] if text else []
+    return [*hashed, *keys, *then]
+
+
 def _cut(rows: pl.LazyFrame, keys: list[str], *, gap: int, doom_starts: bool, client_changes: bool) -> pl.LazyFrame:
     """``_session`` (provisional id) for rows of one correlation: see the module doc for the rules."""
-    rows = rows.sort([*keys, "ts", "seq"])
+    rows = rows.sort(_key_order(keys, "ts", "seq"))
     first = pl.int_range(pl.len()) == 0
     new_key = first | pl.any_horizontal(pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys)
 
@@ -229,7 +242,7 @@ def _pair_connects(connects: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFra
             starts.select(*key, "seq", pl.lit(False).alias("_c"), "_session"),
         ],
         how="vertical_relaxed",
-    ).sort([*key, "seq"])
+    ).sort(_key_order(key, "seq"))
     # sorted by key: running sums per key are global ones minus their value where the key starts,
     # and a running minimum per key is a global one over values pushed down by each new key
     c = pl.col("_c").cast(pl.Int64)
@@ -309,7 +322,7 @@ def build_session_lines(events: pl.LazyFrame) -> pl.LazyFrame:
         .otherwise(pl.lit("exim-ip-time"))
     )
     # every correlation below reads these rows: build them once, not once per branch
-    rows = rows.with_columns(mode.alias("correlation")).collect().lazy()
+    rows = rows.with_columns(mode.alias("correlation")).collect().rechunk().lazy()
     on = pl.col("correlation")
     ci = _cut(rows.filter(on == "exim-ci"), ["host", "connection_id"], gap=PROCESS_GAP, doom_starts=False,
               client_changes=True)  # fmt: skip
