@@ -353,43 +353,26 @@ def build_session_lines(events: pl.LazyFrame) -> pl.LazyFrame:
 
 # --- sessions -------------------------------------------------------------------------------
 
+#: Columns of every session line the sessions read: categoricals and the client's names, cheap to carry.
 _COLUMNS = ["host", "program", "pid", "kind", "client_name", "client_ip", "client_port", "helo", "action", "stage",
-            "sender", "recipient", "reason", "details", "queue_id", "proto", "tls_protocol", "tls_cipher",
-            "tls_error", "command", "end_reason", "severity"]  # fmt: skip
-
-
-#: Kinds whose ``reason`` says how a session ended or what it did wrong.
+            "proto", "tls_protocol", "tls_cipher", "tls_error", "end_reason"]  # fmt: skip
+#: Kinds whose free text says how a session ended, what it did wrong or how many recipients it had:
+#: a few percent of the lines, read apart so that no text function runs on the others.
+_TEXT_KINDS = ["session-error", "dropped", "sync-error", "protocol-error", "incomplete-transaction"]
+#: ... of which the kinds whose ``reason`` the expressions search.
 _SEARCHED = ["session-error", "dropped", "sync-error", "protocol-error"]
 
 
-def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per Exim SMTP connection (schema :data:`~loganalyzer.schema.SESSIONS`).
+def _text_details() -> Masked:
+    """What the lines of :data:`_TEXT_KINDS` tell of their session, read from those lines alone.
 
-    ``lines`` is the Exim part of the session index, in seq order (as the index
-    is). Exim has no disconnect statistics: the command pairs it can support
-    are counted from the lines that show a command's outcome (a lower bound,
-    see the ``cmd_*`` docs), the end of the session from the line that ended
-    it, improper pipelining from its synchronisation errors.
+    Counts that other lines add to (accepted RCPTs, refused DATA) are named
+    ``_text_*`` and summed with them after the join; the end of the session
+    comes with its seq, to be weighed against a disconnect line's.
     """
-    # categorical columns are compared as they are (by their codes), cast to text only for text functions
-    kind, stage, action, proto = pl.col("kind"), pl.col("stage"), pl.col("action"), pl.col("proto")
-    # the free text of the few kinds whose reason the expressions below search (empty for the others): the
-    # regular expressions then skip the reasons of every rejection and arrival
+    kind = pl.col("kind")
+    # the free text of the kinds whose reason is searched (empty for the others)
     reason = pl.when(kind.is_in(_SEARCHED)).then(pl.col("reason")).fill_null("")
-    rows = (
-        events.filter(is_exim(pl.col("daemon")) & kind.is_in(SESSION_KINDS))
-        .select("seq", "ts", *_COLUMNS)
-        .join(
-            lines.select("seq", "session_id", "correlation", "source", "line_no"),
-            on="seq",
-            how="inner",
-            maintain_order="right",  # the index is in seq order: no sort needed
-        )
-        .with_columns(_roles())
-    )
-    refused = (kind == "reject") & action.is_in(REFUSED)
-    rcls = refusal_class(action, stage)
-    data_refused_stage = refused & stage.is_in(["DATA", *_AFTER_DATA])
     lost_in_data = (kind == "session-error") & (
         reason.str.contains("message data") | pl.col("end_reason").eq_missing("data timeout")
     )
@@ -410,7 +393,7 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
     rcpt_ok = (
         pl.when(kind == "incomplete-transaction")
         .then(pl.when(pl.col("recipient").str.strip_chars().str.len_chars() > 0).then(listed).otherwise(0))
-        .when((kind == "arrival") | data_refused_stage | lost_in_data | data_sync_error)
+        .when(lost_in_data | data_sync_error)
         .then(1)
         .otherwise(0)
     )
@@ -421,8 +404,6 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
             .then(pl.lit("timeout"))
             .otherwise(pl.lit("lost connection"))
         )
-        .when((kind == "disconnect") & pl.col("end_reason").eq_missing("EOF"))
-        .then(pl.lit("lost connection"))
         .when((kind == "dropped") & reason.str.starts_with("too many"))
         .then(pl.lit("too many errors"))
     )
@@ -438,20 +419,74 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
         .then(_verb(last_command))
     )
     greeting = reason.str.starts_with("input sent without waiting for greeting")
-    pipelining_stage = pl.when(kind == "sync-error").then(
-        pl.when(greeting).then(pl.lit("CONNECT")).otherwise(sync_verb)
+    return Masked(
+        firsts={
+            "_end_text": end_reason,
+            "_end_text_seq": pl.when(end_reason.is_not_null()).then(pl.col("seq")),
+            "end_stage": end_stage,
+            "pipelining_stage": pl.when(kind == "sync-error").then(
+                pl.when(greeting).then(pl.lit("CONNECT")).otherwise(sync_verb)
+            ),
+            "pipelining_input": pl.when(kind == "sync-error").then(pl.col("details").str.extract(r'input="(.*)"', 1)),
+        },
+        flags={"_content_after_data": dropped_after_data | content.fill_null(False)},
+        counts={
+            "_text_rcpt_ok": rcpt_ok,
+            "_text_data_refused": lost_in_data | data_protocol_error | data_sync_error,
+            "_unknown": (kind == "protocol-error")
+            & pl.col("severity").eq_missing("SMTP syntax error")
+            & reason.str.starts_with("unrecognized command"),
+        },
     )
-    pipelining_input = pl.when(kind == "sync-error").then(pl.col("details").str.extract(r'input="(.*)"', 1))
+
+
+def _per_session(rows: pl.LazyFrame, index: pl.LazyFrame, masked: Masked, *extra: pl.Expr) -> pl.LazyFrame:
+    """``masked`` (and ``extra``) aggregated per session over the few ``rows`` of one kind of detail."""
+    lines = rows.join(index.select("seq", "session_id"), on="seq", how="inner").sort("seq")
+    return lines.with_columns(masked.columns()).group_by("session_id").agg(*masked.aggregates(), *extra)
+
+
+def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per Exim SMTP connection (schema :data:`~loganalyzer.schema.SESSIONS`).
+
+    ``lines`` is the Exim part of the session index, in seq order (as the index
+    is). Exim has no disconnect statistics: the command pairs it can support
+    are counted from the lines that show a command's outcome (a lower bound,
+    see the ``cmd_*`` docs), the end of the session from the line that ended
+    it, improper pipelining from its synchronisation errors.
+
+    Every line gives the session its client, times, TLS and refusal counts;
+    the free text of the few lines that carry more (:data:`_TEXT_KINDS`, the
+    refusals, the message ids) is read from those lines alone and joined per
+    session: text functions and wide text columns over every line cost more
+    than the rest of the build together.
+    """
+    # categorical columns are compared as they are (by their codes), cast to text only for text functions
+    kind, stage, action, proto = pl.col("kind"), pl.col("stage"), pl.col("action"), pl.col("proto")
+    exim = events.filter(is_exim(pl.col("daemon")) & kind.is_in(SESSION_KINDS))
+    rows = (
+        exim.select("seq", "ts", *_COLUMNS)
+        .join(
+            lines.select("seq", "session_id", "correlation", "source", "line_no"),
+            on="seq",
+            how="inner",
+            maintain_order="right",  # the index is in seq order: no sort needed
+        )
+        .with_columns(_roles())
+    )
+    refused = (kind == "reject") & action.is_in(REFUSED)
+    rcls = refusal_class(action, stage)
+    data_refused_stage = refused & stage.is_in(["DATA", *_AFTER_DATA])
     client = ~pl.col("_daemon")
+    eof = (kind == "disconnect") & pl.col("end_reason").eq_missing("EOF")
     # per session: the first value of each (masked to the lines that carry it: see loganalyzer.aggregates)
     firsts = {
         "pid": pl.when(client).then(pl.col("pid")),
         **{c: pl.col(c) for c in ("client_name", "client_ip", "client_port", "helo", "tls_protocol", "tls_cipher")},
         "tls_error": pl.when(kind == "tls-error").then(pl.col("tls_error")),
-        "end_reason": end_reason,
-        "end_stage": end_stage,
-        "pipelining_stage": pipelining_stage,
-        "pipelining_input": pipelining_input,
+        # a client that closed the connection without QUIT: the end of the session, unless a text line said it first
+        "_eof": pl.when(eof).then(pl.lit("lost connection")),
+        "_eof_seq": pl.when(eof).then(pl.col("seq")),
     }
     # ... whether any line is so
     flags = {
@@ -461,42 +496,74 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
         "_tls_failed": kind == "tls-error",
         "_tls_ok": ((kind == "arrival") & proto.is_in(_TLS_PROTOCOLS)) | pl.col("tls_cipher").is_not_null(),
         "_plain": (kind == "arrival") & proto.is_in(_PLAIN_PROTOCOLS),
-        "_content_after_data": dropped_after_data | content.fill_null(False),
     }
     # ... how many
     counts = {
-        "_rcpt_ok": rcpt_ok,
+        "_rcpt_ok": (kind == "arrival") | data_refused_stage,
         "_rcpt_refused": refused & (stage == "RCPT"),
         "_data_ok": kind == "arrival",
-        "_data_refused": data_refused_stage | lost_in_data | data_protocol_error | data_sync_error,
-        "_unknown": (kind == "protocol-error")
-        & pl.col("severity").eq_missing("SMTP syntax error")
-        & reason.str.starts_with("unrecognized command"),
+        "_data_refused": data_refused_stage,
         "reject_4xx": refused & (rcls == 4),
         "reject_5xx": refused & (rcls == 5),
         "sasl_failures": kind == "sasl-failure",
     }
     masked = Masked(firsts, flags, counts)
-    frame = rows.with_columns(masked.columns()).group_by("session_id").agg(
-        pl.col("host").first(),
-        pl.col("program").first(),
-        pl.col("correlation").first(),
-        pl.col("ts").min().alias("start"),
-        pl.col("ts").max().alias("end"),
-        pl.col("seq").min().alias("first_seq"),
-        pl.col("seq").max().alias("last_seq"),
-        pl.col("source").first(),
-        pl.col("line_no").first(),
-        pl.len().cast(pl.Int32).alias("lines"),
-        *masked.aggregates(),
-        pl.struct(
-            "seq", stage.cast(pl.String).alias("stage"), pl.lit(None, dtype=pl.Int16).alias("reply_code"),
-            pl.lit(None, dtype=pl.String).alias("dsn"), "sender", "recipient", pl.col("reason"),
-        ).filter(refused).alias("rejects"),
-        pl.col("queue_id").filter(kind.is_in(["arrival", "reject"])).drop_nulls().unique(maintain_order=True).alias(
-            "queue_ids"
+    frame = (
+        rows.with_columns(masked.columns())
+        .group_by("session_id")
+        .agg(
+            pl.col("host").first(),
+            pl.col("program").first(),
+            pl.col("correlation").first(),
+            pl.col("ts").min().alias("start"),
+            pl.col("ts").max().alias("end"),
+            pl.col("seq").min().alias("first_seq"),
+            pl.col("seq").max().alias("last_seq"),
+            pl.col("source").first(),
+            pl.col("line_no").first(),
+            pl.len().cast(pl.Int32).alias("lines"),
+            *masked.aggregates(),
+        )
+    )
+    texts = _per_session(
+        exim.filter(kind.is_in(_TEXT_KINDS)).select(
+            "seq", "kind", "reason", "details", "command", "recipient", "end_reason", "severity"
         ),
+        lines,
+        _text_details(),
+    )
+    refusals = _per_session(
+        exim.filter(refused).select("seq", "stage", "sender", "recipient", "reason"),
+        lines,
+        Masked(),
+        pl.struct(
+            "seq", pl.col("stage").cast(pl.String), pl.lit(None, dtype=pl.Int16).alias("reply_code"),
+            pl.lit(None, dtype=pl.String).alias("dsn"), "sender", "recipient", "reason",
+        ).alias("rejects"),
     )  # fmt: skip
+    queue_ids = _per_session(
+        exim.filter(kind.is_in(["arrival", "reject"]) & pl.col("queue_id").is_not_null()).select("seq", "queue_id"),
+        lines,
+        Masked(),
+        pl.col("queue_id").unique(maintain_order=True).alias("queue_ids"),
+    )
+    # the first end of the session, whichever kind of line said it
+    text_first = pl.col("_end_text").is_not_null() & (
+        pl.col("_eof_seq").is_null() | (pl.col("_end_text_seq") < pl.col("_eof_seq"))
+    )
+    frame = (
+        frame.join(texts, on="session_id", how="left")
+        .join(refusals, on="session_id", how="left")
+        .join(queue_ids, on="session_id", how="left")
+        .with_columns(
+            pl.when(text_first).then(pl.col("_end_text")).otherwise(pl.col("_eof")).alias("end_reason"),
+            (pl.col("_rcpt_ok") + pl.col("_text_rcpt_ok").fill_null(0)).alias("_rcpt_ok"),
+            (pl.col("_data_refused") + pl.col("_text_data_refused").fill_null(0)).alias("_data_refused"),
+            pl.col("_unknown").fill_null(0),
+            pl.col("_content_after_data").fill_null(False),
+            pl.col("queue_ids").fill_null(pl.lit([], dtype=pl.List(pl.String))),
+        )
+    )
     rcpt_total = pl.col("_rcpt_ok") + pl.col("_rcpt_refused")
     # content read as commands proves one refused DATA when no line names it (a pipelined DATA after
     # refused RCPTs gets its 503 silently); only in a session that got as far as RCPT
