@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from .aggregates import Masked
+from .aggregates import Masked, per_session
 from .grammars import DAEMONS
 from .schema import MESSAGES, SESSIONS
 from .tables import align
@@ -440,12 +440,6 @@ def _text_details() -> Masked:
     )
 
 
-def _per_session(rows: pl.LazyFrame, index: pl.LazyFrame, masked: Masked, *extra: pl.Expr) -> pl.LazyFrame:
-    """``masked`` (and ``extra``) aggregated per session over the few ``rows`` of one kind of detail."""
-    lines = rows.join(index.select("seq", "session_id"), on="seq", how="inner").sort("seq")
-    return lines.with_columns(masked.columns()).group_by("session_id").agg(*masked.aggregates(), *extra)
-
-
 def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
     """One row per Exim SMTP connection (schema :data:`~loganalyzer.schema.SESSIONS`).
 
@@ -525,14 +519,14 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
             *masked.aggregates(),
         )
     )
-    texts = _per_session(
+    texts = per_session(
         exim.filter(kind.is_in(_TEXT_KINDS)).select(
             "seq", "kind", "reason", "details", "command", "recipient", "end_reason", "severity"
         ),
         lines,
         _text_details(),
     )
-    refusals = _per_session(
+    refusals = per_session(
         exim.filter(refused).select("seq", "stage", "sender", "recipient", "reason"),
         lines,
         Masked(),
@@ -541,7 +535,7 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
             pl.lit(None, dtype=pl.String).alias("dsn"), "sender", "recipient", "reason",
         ).alias("rejects"),
     )  # fmt: skip
-    queue_ids = _per_session(
+    queue_ids = per_session(
         exim.filter(kind.is_in(["arrival", "reject"]) & pl.col("queue_id").is_not_null()).select("seq", "queue_id"),
         lines,
         Masked(),
