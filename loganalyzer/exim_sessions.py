@@ -300,14 +300,13 @@ def build_session_lines(events: pl.LazyFrame) -> pl.LazyFrame:
     session id is the seq of its first line.
     """
     kind = pl.col("kind")
-    rows = (
-        without_copies(
-            events.filter(is_exim(pl.col("daemon")) & kind.is_in(SESSION_KINDS) & pl.col("client_ip").is_not_null())
-            .select("seq", "ts", "source", "line_no", "host", "pid", "connection_id", *COPY_IDENTITY)
-        )
-        .drop("sender", "recipient", "reason", "details")
-        .with_columns(_roles())
-    )  # fmt: skip
+    # read once: without_copies reads its rows twice, and twice a scan of the events would read their files twice
+    session_rows = (
+        events.filter(is_exim(pl.col("daemon")) & kind.is_in(SESSION_KINDS) & pl.col("client_ip").is_not_null())
+        .select("seq", "ts", "source", "line_no", "host", "pid", "connection_id", *COPY_IDENTITY)
+        .collect()
+    )
+    rows = without_copies(session_rows.lazy()).drop("sender", "recipient", "reason", "details").with_columns(_roles())
     # a host logs pids when any line its processes wrote (not the daemon) has one
     pid_host = (pl.col("pid").is_not_null() & ~pl.col("_daemon")).any().over("host")
     mode = (

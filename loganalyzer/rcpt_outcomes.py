@@ -39,10 +39,9 @@ def build_attempts(events: pl.LazyFrame, messages: pl.LazyFrame) -> pl.LazyFrame
     )
     exim = is_exim(pl.col("daemon"))
     columns = ["seq", "ts", "host", "pid", "daemon", "client_name", "reply_code", "dsn", *COPY_IDENTITY]
-    once = pl.concat(
-        [refused.filter(~exim).select(columns), without_copies(refused.filter(exim).select(columns))],
-        how="vertical_relaxed",
-    )
+    # read once: the branches below would each scan the events again
+    refused = refused.select(columns).collect().lazy()
+    once = pl.concat([refused.filter(~exim), without_copies(refused.filter(exim))], how="vertical_relaxed")
     rejects = once.select(
         "seq",
         "ts",
