@@ -95,7 +95,7 @@ def with_command_pairs(frame: pl.LazyFrame, stats: str = "command_stats") -> pl.
 _CORRELATION = {"smtpd": (["host", "pid"], "pid"), "postscreen": (["host", "client_ip", "client_port"], "ip-port")}
 
 
-def build_session_lines(events: pl.LazyFrame, *, exim: bool = True) -> pl.LazyFrame:
+def build_session_lines(events: pl.LazyFrame, *, exim: bool = True, postfix: bool = True) -> pl.LazyFrame:
     """(seq, session_id, kind, ts) of every line inside an SMTP session, plus the session's frame.
 
     The index is built from four narrow columns only. Within each correlation
@@ -107,9 +107,13 @@ def build_session_lines(events: pl.LazyFrame, *, exim: bool = True) -> pl.LazyFr
     Lines are sorted by (key, seq) once; everything else is a running sum or a
     fill over that order (a value taken where a key or segment starts and
     carried forward), with no grouping: the index costs about one sort.
+
+    ``exim``/``postfix`` false skips that MTA's correlation, which would only
+    read columns to find nothing (the Postfix one still runs when both are
+    false, for the empty index).
     """
     parts = []
-    for daemon, (keys, correlation) in _CORRELATION.items():
+    for daemon, (keys, correlation) in _CORRELATION.items() if postfix or not exim else ():
         part = (
             events.filter(pl.col("daemon") == daemon)
             .select("seq", "ts", "kind", "source", "line_no", *keys)
@@ -122,7 +126,7 @@ def build_session_lines(events: pl.LazyFrame, *, exim: bool = True) -> pl.LazyFr
                 pl.lit(daemon).alias("daemon"), pl.lit(correlation).alias("correlation"),
             )
         )  # fmt: skip
-    if exim:  # without Exim lines its correlation would only read columns to find nothing
+    if exim:
         parts.append(exim_sessions.build_session_lines(events))
     return pl.concat(parts, how="vertical").sort("seq")
 
@@ -170,7 +174,9 @@ _MESSAGE_ATTRIBUTES = ["daemon", "action", "client_name", "client_ip", "sasl_use
                        "message_id", "recipient", "orig_to", "relay", "status", "dsn", "delay", "reason"]  # fmt: skip
 
 
-def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame, *, exim: bool = True) -> pl.LazyFrame:
+def build_sessions(
+    events: pl.LazyFrame, lines: pl.LazyFrame, *, exim: bool = True, postfix: bool = True
+) -> pl.LazyFrame:
     """One row per SMTP connection (schema :data:`~loganalyzer.schema.SESSIONS`).
 
     ``lines`` is :func:`build_session_lines` of the same events. The attribute
@@ -179,6 +185,8 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame, *, exim: bool = Tr
     reads the lines of its own kinds, in seq order.
     """
     exim_lines = lines.filter(pl.col("daemon") == "exim")
+    if exim and not postfix:  # (flags as in build_session_lines)
+        return exim_sessions.build_sessions(events, exim_lines).sort("session_id")
     lines = lines.filter(pl.col("daemon") != "exim")
     kind = pl.col("kind")
     carriers = events.filter(kind.is_in(_CARRIERS)).select("seq", *_ATTRIBUTES)
@@ -299,7 +307,9 @@ def number_lifecycles(lines: pl.LazyFrame, ends: pl.Expr) -> pl.LazyFrame:
     )
 
 
-def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame, *, exim: bool = True) -> pl.LazyFrame:
+def build_messages(
+    events: pl.LazyFrame, sessions: pl.LazyFrame, *, exim: bool = True, postfix: bool = True
+) -> pl.LazyFrame:
     """One row per queue-id lifecycle (schema :data:`~loganalyzer.schema.MESSAGES`).
 
     A narrow (seq, host, queue_id, kind) index, sorted by (host, queue id, seq),
@@ -308,6 +318,8 @@ def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame, *, exim: bool =
     that carry them are then joined by seq once, and each attribute is one
     aggregate of a single ``group_by``.
     """
+    if exim and not postfix:  # (flags as in build_session_lines)
+        return exim_sessions.build_messages(events, sessions)
     kind = pl.col("kind")
     index = number_lifecycles(
         events.filter(pl.col("queue_id").is_not_null() & (pl.col("queue_id") != "NOQUEUE"))

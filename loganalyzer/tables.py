@@ -165,12 +165,19 @@ class Tables:
 
         return not self.daemons.isdisjoint(EXIM_DAEMONS)
 
+    @property
+    def has_postfix(self) -> bool:
+        """Whether Postfix (or another modelled program that is not Exim) wrote any of the lines (ditto)."""
+        from .grammars import DAEMONS
+
+        return any(DAEMONS.get(d) not in (None, "exim") for d in self.daemons)
+
     @cached_property
     def _session_index(self) -> pl.DataFrame:
         from .sessions import build_session_lines
 
         with our_engine():
-            return build_session_lines(self.events, exim=self.has_exim).collect()
+            return build_session_lines(self.events, exim=self.has_exim, postfix=self.has_postfix).collect()
 
     @cached_property
     def sessions(self) -> pl.LazyFrame:
@@ -178,7 +185,11 @@ class Tables:
         from .sessions import build_sessions
 
         with our_engine():
-            return build_sessions(self.events, self._session_index.lazy(), exim=self.has_exim).collect().lazy()
+            return (
+                build_sessions(self.events, self._session_index.lazy(), exim=self.has_exim, postfix=self.has_postfix)
+                .collect()
+                .lazy()
+            )
 
     @cached_property
     def session_lines(self) -> pl.LazyFrame:
@@ -194,7 +205,8 @@ class Tables:
         from .sessions import build_messages
 
         with our_engine():
-            return build_messages(self.events, self.sessions, exim=self.has_exim).collect().lazy()
+            messages = build_messages(self.events, self.sessions, exim=self.has_exim, postfix=self.has_postfix)
+            return messages.collect().lazy()
 
     @cached_property
     def attempts(self) -> pl.LazyFrame:
