@@ -273,6 +273,12 @@ def test_exim_and_postfix_files_together(monkeypatch: pytest.MonkeyPatch) -> Non
     both = read([postfix, exim], settings)
     alone = {p: read(p, settings) for p in (postfix, exim)}
     assert both.unparsed.collect().height == 0
+    # each file alone skips the other MTA's correlation; below, its tables match those of the two together
+    assert [(t.has_postfix, t.has_exim) for t in (alone[postfix], alone[exim], both)] == [
+        (True, False),
+        (False, True),
+        (True, True),
+    ]
     events = both.events.collect()
     # seq follows the reading order: every Exim line after every Postfix line
     by_source = events.group_by(pl.col("source").cast(pl.String)).agg(
