@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-__all__ = ["Masked", "first_value", "per_session"]
+__all__ = ["Masked", "first_value", "per_session", "session_span"]
 
 
 def first_value(expr: pl.Expr) -> pl.Expr:
@@ -57,6 +57,19 @@ class Masked:
             *(pl.col(f"_any_{n}").any().alias(n) for n in self.flags),
             *(pl.col(f"_sum_{n}").sum().cast(pl.Int32).alias(n) for n in self.counts),
         ]
+
+
+def session_span() -> list[pl.Expr]:
+    """Where a session lies in the log, from its lines in seq order: first and last time, last seq,
+    the file and line number of its first line, and how many lines it has (Postfix and Exim alike)."""
+    return [
+        pl.col("ts").min().alias("start"),
+        pl.col("ts").max().alias("end"),
+        pl.col("seq").max().alias("last_seq"),
+        pl.col("source").first(),
+        pl.col("line_no").first(),
+        pl.len().cast(pl.Int32).alias("lines"),
+    ]
 
 
 def per_session(rows: pl.LazyFrame, index: pl.LazyFrame, masked: Masked, *extra: pl.Expr) -> pl.LazyFrame:

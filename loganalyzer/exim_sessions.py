@@ -46,7 +46,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from .aggregates import Masked, per_session
+from .aggregates import Masked, per_session, session_span
 from .grammars import DAEMONS
 from .schema import MESSAGES, SESSIONS
 from .tables import align
@@ -508,13 +508,8 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
             pl.col("host").first(),
             pl.col("program").first(),
             pl.col("correlation").first(),
-            pl.col("ts").min().alias("start"),
-            pl.col("ts").max().alias("end"),
             pl.col("seq").min().alias("first_seq"),
-            pl.col("seq").max().alias("last_seq"),
-            pl.col("source").first(),
-            pl.col("line_no").first(),
-            pl.len().cast(pl.Int32).alias("lines"),
+            *session_span(),
             *masked.aggregates(),
         )
     )

@@ -27,7 +27,7 @@ from __future__ import annotations
 import polars as pl
 
 from . import exim_sessions
-from .aggregates import Masked
+from .aggregates import Masked, session_span
 from .exim_sessions import delivery_status
 from .schema import COMMANDS, MESSAGES, SESSIONS
 from .tables import align
@@ -225,12 +225,7 @@ def build_sessions(
         pl.col("correlation").first(),
         pl.col("segment").first(),
         pl.col("last_segment").first(),
-        pl.col("ts").min().alias("start"),
-        pl.col("ts").max().alias("end"),
-        pl.col("seq").max().alias("last_seq"),
-        pl.col("source").first(),
-        pl.col("line_no").first(),
-        pl.len().cast(pl.Int32).alias("lines"),
+        *session_span(),
         *masked.aggregates(),
         pl.col("host").filter(who).first(),
         pl.col("program").filter(who).first(),
