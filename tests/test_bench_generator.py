@@ -32,7 +32,7 @@ from loganalyzer.bench import (
 )
 from loganalyzer.bench.command import build_parser, parse_modes
 from loganalyzer.bench.exim import base62, exim_duration
-from loganalyzer.bench.logs import count_arrivals
+from loganalyzer.bench.logs import GeneratedLog, count_arrivals
 from loganalyzer.bench.runs import eximstats_received, parse_stats
 from loganalyzer.parse import parse_line
 from loganalyzer.reading import read
@@ -238,7 +238,8 @@ def test_cli_options_parse() -> None:
     assert args.mta == "exim" and args.lines == 5000 and args.jobs == 2 and args.growth and args.json
     assert args.mode == ("scan", "scan-cached")
     assert args.exim_upgrade_hours is None and args.exim_extras_hours == 0
-    assert args.no_baseline
+    assert args.no_baseline and not args.versus_postfix
+    assert build_parser().parse_args(["--mta", "exim", "--versus-postfix"]).versus_postfix
     defaults = build_parser().parse_args([])
     assert defaults.mta == "postfix" and defaults.mode == ("parse", "scan", "scan-cached") and not defaults.growth
     assert parse_modes("both") == ("parse", "scan") and parse_modes("scan,all") == ("scan", "parse", "scan-cached")
@@ -253,6 +254,7 @@ def test_cli_options_parse() -> None:
         ["--exim-upgrade-hours", "soon"],
         ["--runs", "0"],
         ["--mta", "exim", "--hosts", "2"],
+        ["--versus-postfix"],
     ],
 )
 def test_cli_rejects_bad_options(argv: list[str], capsys: pytest.CaptureFixture[str]) -> None:
@@ -302,6 +304,12 @@ def test_report_without_timing(
     assert report["baseline"] == "eximstats" and report["baseline_coverage"]["eximstats_received"] == 3
     assert {t["target"]: t["passed"] for t in report["targets"]}["cached_vs_first"] is True
     assert [r["tool"] for r in report["results"]][-1] == "eximstats"
+    assert seen["reference"] is None
+    assert main([*base, "--versus-postfix", "--mode", "scan"]) == 0
+    reference = seen["reference"]
+    assert isinstance(reference, GeneratedLog) and "postfix" in reference.path.name and reference.lines == 400
+    assert seen["modes"] == ["parse", "scan"]  # the comparison needs parse
+    assert "Postfix log" in capsys.readouterr().out
 
 
 def test_measure_reports_the_child_not_the_benchmark() -> None:
@@ -358,6 +366,7 @@ def test_targets_pass_and_fail() -> None:
         "peak_rss_mb": True,
         "growth_rss_ratio": False,
         "cached_vs_first": True,
+        "exim_parse_vs_postfix": None,
     }
 
 
@@ -376,6 +385,7 @@ def test_targets_at_their_limits() -> None:
         "peak_rss_mb": True,
         "growth_rss_ratio": True,
         "cached_vs_first": False,
+        "exim_parse_vs_postfix": None,
     }
     slower = [_tool("loganalyzer scan", [2.1], [401.0], lines=900_000), *results[1:]]
     assert _verdicts(slower)["scan_lines_per_s"] is False and _verdicts(slower)["peak_rss_mb"] is False
@@ -389,8 +399,24 @@ def test_unmeasured_targets_have_no_verdict() -> None:
         "peak_rss_mb": True,
         "growth_rss_ratio": None,
         "cached_vs_first": None,
+        "exim_parse_vs_postfix": None,
     }
     assert {c.verdict for c in checks} == {"not measured", "pass"}
+
+
+def test_exim_parse_is_compared_with_postfix_round_by_round() -> None:
+    """Issue 4's target: the Exim log parsed at least as fast as the Postfix log, in lines/s, round by round."""
+    exim = _tool("loganalyzer parse", [10.0, 22.0, 9.0], [700, 700, 700], lines=1_000_000)
+    postfix = _tool(
+        "loganalyzer parse (Postfix log)", [9.0, 20.0, 9.9], [700, 700, 700], lines=900_000, role="reference"
+    )
+    # Exim lines/s over Postfix lines/s per round: (1e6/10)/(9e5/9) = 1.0, (1e6/22)/(9e5/20) = 1.01, 1.22
+    assert figures([exim, postfix])["exim_parse_vs_postfix"] == pytest.approx(1e6 / 22 / (9e5 / 20))
+    assert _verdicts([exim, postfix])["exim_parse_vs_postfix"] is True
+    slower = _tool("loganalyzer parse", [11.0, 23.0, 9.0], [700, 700, 700], lines=1_000_000)
+    assert _verdicts([slower, postfix])["exim_parse_vs_postfix"] is False
+    # the Postfix log's run is no loganalyzer mode of the Exim log: it has no ratio to the baseline
+    assert postfix.to_dict(_tool("eximstats", [3.0] * 3, [40] * 3, role="baseline"))["wall_ratio_vs_baseline"] is None
 
 
 def test_paired_ratio_follows_each_round() -> None:

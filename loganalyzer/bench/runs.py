@@ -114,7 +114,7 @@ class ToolResult:
     argv: list[str]
     lines: int
     runs: list[Measurement] = field(default_factory=list)
-    role: str = "loganalyzer"  # loganalyzer | baseline | growth
+    role: str = "loganalyzer"  # loganalyzer | baseline | growth | reference (the Postfix log beside an Exim one)
     cache: str | None = None  # what --cache-dir each run gets: "a fresh empty dir" or "the filled dir"
 
     @property
@@ -140,9 +140,18 @@ class ToolResult:
         pairs = [a.wall_s / b.wall_s for a, b in zip(self.runs, other.runs, strict=False) if b.wall_s > 0]
         return statistics.median(pairs) if pairs else None
 
+    def paired_speed_ratio(self, other: ToolResult) -> float | None:
+        """Median over rounds of this tool's lines/s divided by ``other``'s in the same round (two logs)."""
+        pairs = [
+            (self.lines / a.wall_s) / (other.lines / b.wall_s)
+            for a, b in zip(self.runs, other.runs, strict=False)
+            if a.wall_s > 0 and b.wall_s > 0
+        ]
+        return statistics.median(pairs) if pairs else None
+
     def to_dict(self, baseline: ToolResult | None) -> dict[str, Any]:
         wall = self.median_wall_s
-        compared = baseline is not None and baseline is not self and self.role != "growth"
+        compared = baseline is not None and baseline is not self and self.role not in ("growth", "reference")
         ratio = wall / baseline.median_wall_s if compared and baseline else None
         paired = self.paired_ratio(baseline) if compared and baseline else None
         return {
@@ -348,6 +357,8 @@ class _CacheDirs:
 
 
 FRESH = "a fresh empty dir"
+#: The tool that parses the Postfix log beside an Exim one.
+REFERENCE = "loganalyzer parse (Postfix log)"
 
 
 def _command(mode: str, base: list[str], jobs: int | None, path: Path) -> list[str]:
@@ -366,6 +377,7 @@ def run_benchmark(
     jobs: int | None = None,
     baseline: tuple[str, str] | None = None,
     growth: GeneratedLog | None = None,
+    reference: GeneratedLog | None = None,
     workdir: str | Path | None = None,
     progress: Callable[[str], None] = lambda _: None,
 ) -> BenchRun:
@@ -373,7 +385,9 @@ def run_benchmark(
 
     ``baseline`` is (name, path) of pflogsumm or eximstats, run as
     ``baseline FILE > /dev/null``. ``growth`` is a larger log on which
-    ``scan`` is timed too, for its peak RSS. ``scan-cached`` first fills a
+    ``scan`` is timed too, for its peak RSS. ``reference`` is a Postfix log
+    on which ``parse --stats`` is timed in each round too, beside an Exim log
+    (issue 4: Exim read at least as fast). ``scan-cached`` first fills a
     cache with one untimed scan. Returns the results and what loganalyzer
     counted (``lines``, ``unparsed``) in its first ``parse --stats`` run.
     """
@@ -397,15 +411,18 @@ def run_benchmark(
                 "loganalyzer scan (growth log)", argv, growth.lines, role="growth", cache=FRESH if option else None
             )
         )
+    if reference:
+        argv = _command("parse", base, jobs, reference.path)
+        tools.append(ToolResult(REFERENCE, argv, reference.lines, role="reference"))
     bench = BenchRun(tools, {"lines": None, "unparsed": None}, option)
     if not option:
         bench.notes.append(
             "loganalyzer scan has no --cache-dir: each timed run gets a fresh XDG_CACHE_HOME instead, "
             "and scan-cached times repeated scans"
         )
-    _warm(log.path)
-    if growth:
-        _warm(growth.path)
+    for extra in (log, growth, reference):
+        if extra:
+            _warm(extra.path)
     try:
         if "scan-cached" in modes:
             fill = _command("scan", base, jobs, log.path)

@@ -1,4 +1,4 @@
-"""Issue 5's speed and memory targets, checked against measured figures.
+"""Issue 5's speed and memory targets, and issue 4's Exim parse speed, checked against measured figures.
 
 The check is pure (figures in, verdicts out), so a test can feed it made-up
 measurements; :func:`figures` derives the figures from a benchmark's results.
@@ -38,6 +38,7 @@ TARGETS = (
     Target("peak_rss_mb", "peak RSS MB (largest mode)", "<=", 400),
     Target("growth_rss_ratio", "scan peak RSS, growth log / 1x log", "<=", 1.5),
     Target("cached_vs_first", "scan-cached wall / scan wall", "<", 0.25),
+    Target("exim_parse_vs_postfix", "parse lines/s, Exim / Postfix log, round by round", ">=", 1.0),
 )
 
 
@@ -74,6 +75,8 @@ def figures(results: Sequence[ToolResult]) -> dict[str, float | None]:
     cached = by_name.get("loganalyzer scan-cached")
     baseline = next((r for r in results if r.role == "baseline" and r.runs), None)
     growth = next((r for r in results if r.role == "growth" and r.runs), None)
+    reference = next((r for r in results if r.role == "reference" and r.runs), None)
+    parse = by_name.get("loganalyzer parse")
     ours = [r for r in by_name.values() if r.role == "loganalyzer"]
     return {
         "scan_vs_baseline": scan.median_wall_s / baseline.median_wall_s if scan and baseline else None,
@@ -81,6 +84,7 @@ def figures(results: Sequence[ToolResult]) -> dict[str, float | None]:
         "peak_rss_mb": max(r.median_rss_mb for r in ours) if ours else None,
         "growth_rss_ratio": growth.median_rss_mb / scan.median_rss_mb if growth and scan else None,
         "cached_vs_first": cached.median_wall_s / scan.median_wall_s if cached and scan else None,
+        "exim_parse_vs_postfix": parse.paired_speed_ratio(reference) if parse and reference else None,
     }
 
 
