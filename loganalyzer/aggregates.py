@@ -60,8 +60,10 @@ class Masked:
 
 
 def session_span() -> list[pl.Expr]:
-    """Where a session lies in the log, from its lines in seq order: first and last time, last seq,
-    the file and line number of its first line, and how many lines it has (Postfix and Exim alike)."""
+    """Where a session lies in the log: first and last time, last seq, first line's file and number, line count.
+
+    Aggregated over the session's lines in seq order, Postfix's and Exim's alike.
+    """
     return [
         pl.col("ts").min().alias("start"),
         pl.col("ts").max().alias("end"),

@@ -97,6 +97,7 @@ _CLOSING = ["disconnect", "session-error", "dropped", "sync-error"]
 
 #: ``action`` of an Exim line that refused the client something.
 REFUSED = ["rejected", "temporarily rejected", "refused", "temporarily refused", "dropped"]
+#: ... of which the temporary ones: a 4xx (greylisting, rate limits).
 _TEMPORARY = [a for a in REFUSED if a.startswith("temporarily ")]
 #: Stages Exim writes for a refusal at end of data (the DATA command itself was accepted).
 _AFTER_DATA = ["after DATA", "after DATA PRDR"]

@@ -167,7 +167,7 @@ class Tables:
 
     @property
     def has_postfix(self) -> bool:
-        """Whether Postfix (or another modelled program that is not Exim) wrote any of the lines (ditto)."""
+        """Whether Postfix (or any modelled program but Exim) wrote a line (its correlation is skipped otherwise)."""
         from .grammars import DAEMONS
 
         return any(DAEMONS.get(d) not in (None, "exim") for d in self.daemons)
