@@ -5,8 +5,8 @@ expressions over the whole batch:
 
 1. **Envelope** -- the envelope plans are tried in order, each on the lines the
    previous ones left; a line no envelope fits is ``unparsed`` (``no-envelope``).
-   After the first, a plan is tested without captures before it captures: a
-   failed capture costs several times a test.
+   A plan is tested without captures before it captures, unless a sample of
+   the lines all match it: a failed capture costs several times a test.
 2. **Dispatch** -- the daemon (last component of the syslog tag) picks the
    grammar family; lines of programs we do not model become ``other-program``
    events. Per family prefix, a capture-free search finds the prefix (queue id)
@@ -230,11 +230,11 @@ class Parser:
         result = BatchResult()
         pending = lines
         enveloped: list[pl.DataFrame] = []
-        for i, (name, plan) in enumerate(self.envelopes):
+        for name, plan in self.envelopes:
             if pending.is_empty():
                 break
             rest = None
-            if i > 0 and worth_testing(pending.get_column("line"), plan.head):
+            if worth_testing(pending.get_column("line"), plan.head):
                 # a match test without captures is several times cheaper than a failed capture:
                 # captures run only on the lines whose envelope this is (and the failures of ``until``)
                 maybe = pending.get_column("line").str.contains(plan.head)
