@@ -85,7 +85,7 @@ def to_regex(expr: pp.ParserElement, *, capture: bool = True) -> str:
     if isinstance(expr, pp.StringEnd):
         return "$"
     if isinstance(expr, pp.And):
-        return named("".join(to_regex(e, capture=capture) for e in expr.exprs), atomic=True)
+        return named(_sequence(_flatten(pp.And(expr.exprs)), capture=capture), atomic=True)
     if isinstance(expr, (pp.MatchFirst, pp.Or)):
         return named("|".join(to_regex(e, capture=capture) for e in expr.exprs))
     if isinstance(expr, pp.Opt):
@@ -97,6 +97,52 @@ def to_regex(expr: pp.ParserElement, *, capture: bool = True) -> str:
             raise PlanError("text_until may only stand at the top level of a line grammar")
         return ".*?"
     raise PlanError(f"unsupported grammar element {type(expr).__name__}: {expr}")
+
+
+def _without_lead_space(expr: pp.ParserElement) -> list[pp.ParserElement] | None:
+    """The parts of ``expr`` minus the space its first literal starts with; None if it does not start so."""
+    parts = _flatten(expr)
+    first = parts[0]
+    if type(first) is not pp.Literal or first.resultsName or not first.match.startswith(" "):
+        return None
+    rest = first.match[1:]
+    return ([pp.Literal(rest)] if rest else []) + parts[1:]
+
+
+def _sequence(elements: list[pp.ParserElement], *, capture: bool) -> str:
+    """The regex of ``elements`` in a row, with shared leading spaces factored out.
+
+    Grammars write optional fields the way the logs read, each with the space
+    before it: `` I=[ip]:port`` then `` D=1s`` then `` closed``. As a regex,
+    ``(?: I=X)?(?: D=Y)? closed`` gives the engine three ways to go at every
+    space, and it falls back to its backtracking capture engine. A run of
+    such optionals ending in a required part that starts with a space is
+    rewritten ``' (?:I=X )?(?:D=Y )?closed'``: the same strings, the same
+    choices in the same order of preference, so the same captures; but each
+    byte now says which part follows (a *one-pass* pattern, captured several
+    times faster).
+    """
+    out: list[str] = []
+    i = 0
+    while i < len(elements):
+        j = i
+        stripped: list[list[pp.ParserElement]] = []
+        while j < len(elements):
+            element = elements[j]
+            inner = _without_lead_space(element.expr) if isinstance(element, pp.Opt) else None
+            if inner is None:
+                break
+            stripped.append(inner)
+            j += 1
+        end = _without_lead_space(elements[j]) if j < len(elements) and not isinstance(elements[j], pp.Opt) else None
+        if not stripped or end is None:
+            out.append(to_regex(elements[i], capture=capture))
+            i += 1
+            continue
+        options = "".join(f"(?:{_sequence(inner, capture=capture)} )?" for inner in stripped)
+        out.append(f" {options}{_sequence(end, capture=capture)}")
+        i = j + 1
+    return "".join(out)
 
 
 def field_names(expr: pp.ParserElement) -> list[str]:
@@ -147,7 +193,7 @@ class Plan:
 
 
 def _compile_elements(elements: list[pp.ParserElement]) -> Plan:
-    head: list[str] = []
+    head: list[pp.ParserElement] = []
     fields: list[str] = []
     for i, element in enumerate(elements):
         if isinstance(element, Free):
@@ -167,13 +213,13 @@ def _compile_elements(elements: list[pp.ParserElement]) -> Plan:
                 until_pattern=target,
                 then=_compile_elements(trailer),
             )
-        head.append(to_regex(element))
+        head.append(element)
         fields.extend(field_names(element))
     return Plan(_anchor(head, end=True), tuple(fields))
 
 
-def _anchor(parts: list[str], *, end: bool) -> str:
-    body = "".join(parts)
+def _anchor(parts: list[pp.ParserElement], *, end: bool) -> str:
+    body = _sequence(parts, capture=True)
     if end and not body.endswith("$"):
         body += "$"
     return f"^(?P<{HEAD}>{body.rstrip('$')})" + ("$" if end else "")
