@@ -92,14 +92,17 @@ ANY_HOST = pp.MatchFirst(
         seq(opt(lit("U=")), field("ident", r"[^ :]+")),
     ]
 ).leave_whitespace()
+
+
 #: ``smtp_get_connection_info()`` (smtp_in.c): ``SMTP connection[ Ci=id] from HOST``, HOST being
 #: ``sender_fullhost`` (plus `` I=[ip]:port``) or the local caller's login.
-_CONNECTION_INFO = seq(
-    lit("SMTP connection"),
-    _CONNECTION,
-    lit(" from "),
-    pp.MatchFirst([seq(FULLHOST, _INTERFACE), field("ident", r"[^ :]+")]).leave_whitespace(),
-)
+def _connection_info(host: pp.ParserElement) -> pp.ParserElement:
+    return seq(lit("SMTP connection"), _CONNECTION, lit(" from "), host)
+
+
+_SERVED_REMOTE = seq(FULLHOST, _INTERFACE)
+_SERVED_LOCAL = field("ident", r"[^ :]+")
+_CONNECTION_INFO = _connection_info(pp.MatchFirst([_SERVED_REMOTE, _SERVED_LOCAL]).leave_whitespace())
 #: A remote server of the client side (transports/smtp.c): ``H=name [ip][:port]``; the name is the
 #: host list entry, never a HELO.
 _RELAY = seq(
@@ -531,14 +534,27 @@ SMTP_CONNECT = Kind(
 )  # fmt: skip
 #: A local SMTP session (``-bs``) with ``+smtp_connection``: ``SMTP connection[ Ci=..] from LOGIN``
 SMTP_LOCAL_CONNECT = Kind("connect", _CONNECTION_INFO)
+
+
+def _closed(host: pp.ParserElement) -> pp.ParserElement:
+    """The closing line with one form of the host, remote or local.
+
+    The two forms are two kinds: a host name and a login both start with a
+    letter, so in one pattern the regex engine could not tell from the next
+    character which of the two it reads, and would capture with its slow
+    backtracking engine. Apart, the remote form is *one-pass* (see
+    ``plans._sequence``), and these are among the most frequent Exim lines.
+    """
+    return seq(
+        _connection_info(host), opt(lit(" D="), field("duration", r"[^ ]+")), lit(" closed "), opt(lit("by ")),
+        field("end_reason", r"after SIGTERM|[A-Z]+"), opt(lit(" ")), text("details"),
+    )  # fmt: skip
+
+
 #: ``log_close_event()`` (smtp_in.c): ``SMTP connection from HOST D=.. closed by QUIT|EOF|DROP in ACL``
 #: (``closed after SIGTERM``, ``closed SIGINT``); older versions wrote no ``D=``.
-SMTP_CLOSED = Kind(
-    "disconnect",
-    seq(_CONNECTION_INFO, opt(lit(" D="), field("duration", r"[^ ]+")), lit(" closed "), opt(lit("by ")),
-        field("end_reason", r"after SIGTERM|[A-Z]+"), opt(lit(" ")), text("details")),
-    prefix="optional",
-)  # fmt: skip
+SMTP_CLOSED = Kind("disconnect", _closed(_SERVED_REMOTE), prefix="optional")
+SMTP_CLOSED_LOCAL = Kind("disconnect", _closed(_SERVED_LOCAL), prefix="optional")
 #: smtp_in.c/receive.c: ``SMTP connection from HOST lost while reading message data[ (header)]`` and,
 #: between messages, ``SMTP connection from HOST [TFO ]lost[ (error: ..)] D=..``
 SMTP_LOST = Kind(
@@ -843,9 +859,9 @@ FAMILIES = {
                 CONNECTION_REFUSED, TOO_MANY_RECIPIENTS, UNQUALIFIED, CALLOUT_DEFER, RECIPIENT_CALLOUT_DEFER,
                 VRFY_FAILED, TLS_ERROR_OPENSSL, TLS_ERROR_OTHER, TLS_FALLBACK_OUT, TLS_FALLBACK_VERIFY,
                 TLS_VERIFY, TLS_VERIFY_NAME, TLS_CONFIG, SMTP_CONNECT, SMTP_LOST_FINAL_DOT, SMTP_CLOSED,
-                SMTP_LOST, SMTP_LOCAL_CONNECT, UNEXPECTED_DISCONNECT, COMMAND_TIMEOUT, DATA_TIMEOUT, SYNC_ERROR,
-                PROTOCOL_ERROR, PROTOCOL_ERROR_QUOTED, CALL_DROPPED, NO_MAIL, AUTH_IGNORED, ETRN, NO_PTR, NO_IP,
-                HOST_LOOKUP_FAILED, FROZEN, STILL_FROZEN, CANCELLED, REMOVED, QUEUE_ONLY, NO_RECIPIENTS,
+                SMTP_CLOSED_LOCAL, SMTP_LOST, SMTP_LOCAL_CONNECT, UNEXPECTED_DISCONNECT, COMMAND_TIMEOUT, DATA_TIMEOUT,
+                SYNC_ERROR, PROTOCOL_ERROR, PROTOCOL_ERROR_QUOTED, CALL_DROPPED, NO_MAIL, AUTH_IGNORED, ETRN, NO_PTR,
+                NO_IP, HOST_LOOKUP_FAILED, FROZEN, STILL_FROZEN, CANCELLED, REMOVED, QUEUE_ONLY, NO_RECIPIENTS,
                 REWRITE_ERROR, RECEIVE_ERROR, LOCAL_TIMEOUT, TRANSPORT_OUTPUT, DELIVERY_PROCESS, LOCAL_HOST,
                 CONFIG_ERROR, BIND_FAILED, SPOOL_SPACE, EXEC_FAILED, MALWARE_ERROR, SPAM_ERROR, SA_ACTION, DKIM,
                 DKIM_ERROR, ARC, AUTH_RESULTS, QUEUE_RUN, DAEMON, DAEMON_SIGNAL, DAEMON_ERROR,
@@ -929,6 +945,7 @@ SAMPLES = {
         "SMTP connection from [198.51.100.7]:41234 (TCP/IP connection count = 3)",
         "SMTP connection from root",
         "SMTP connection from mail.example.net [198.51.100.7] D=0.1s closed by QUIT",
+        "SMTP connection from root D=0s closed by QUIT",
         "SMTP connection from [203.0.113.9]:41234 lost D=12s",
         _ID + "SMTP connection lost after final dot H=mail.example.net [198.51.100.7] P=esmtps",
         "unexpected disconnection while reading SMTP command from (ylmf-pc) [203.0.113.9] D=3s",
