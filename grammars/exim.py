@@ -94,14 +94,15 @@ ANY_HOST = pp.MatchFirst(
 ).leave_whitespace()
 
 
-#: ``smtp_get_connection_info()`` (smtp_in.c): ``SMTP connection[ Ci=id] from HOST``, HOST being
-#: ``sender_fullhost`` (plus `` I=[ip]:port``) or the local caller's login.
 def _connection_info(host: pp.ParserElement) -> pp.ParserElement:
+    """``SMTP connection[ Ci=id] from HOST`` with one or both forms of the host."""
     return seq(lit("SMTP connection"), _CONNECTION, lit(" from "), host)
 
 
 _SERVED_REMOTE = seq(FULLHOST, _INTERFACE)
 _SERVED_LOCAL = field("ident", r"[^ :]+")
+#: ``smtp_get_connection_info()`` (smtp_in.c): ``SMTP connection[ Ci=id] from HOST``, HOST being
+#: ``sender_fullhost`` (plus `` I=[ip]:port``) or the local caller's login.
 _CONNECTION_INFO = _connection_info(pp.MatchFirst([_SERVED_REMOTE, _SERVED_LOCAL]).leave_whitespace())
 #: A remote server of the client side (transports/smtp.c): ``H=name [ip][:port]``; the name is the
 #: host list entry, never a HELO.

@@ -103,7 +103,7 @@ def _without_lead_space(expr: pp.ParserElement) -> list[pp.ParserElement] | None
     """The parts of ``expr`` minus the space its first literal starts with; None if it does not start so."""
     parts = _flatten(expr)
     first = parts[0]
-    if type(first) is not pp.Literal or first.resultsName or not first.match.startswith(" "):
+    if not isinstance(first, pp.Literal) or first.resultsName or not first.match.startswith(" "):
         return None
     rest = first.match[1:]
     return ([pp.Literal(rest)] if rest else []) + parts[1:]
