@@ -105,3 +105,8 @@ def test_optional_fields_before_a_part_without_space_keep_their_spaces() -> None
         seq(lit("from "), field("host", "[a-z]+"), opt(lit(" I="), field("port", "[0-9]+")), lit(": x"), END)
     ).head
     assert "(?: I=(?P<port>[0-9]+))?: x" in head
+
+
+def test_a_lone_space_ends_a_factorable_run() -> None:
+    grammar = seq(lit("a"), opt(lit(" X="), field("x", "[0-9]+")), lit(" "), field("b", "[a-z]+"), END)
+    assert compile_plan(grammar).head == rf"^(?P<{HEAD}>a (?:X=(?P<x>[0-9]+) )?(?P<b>[a-z]+))$"
