@@ -176,22 +176,41 @@ def _roles() -> list[pl.Expr]:
     ]
 
 
-def _key_order(keys: list[str], *then: str) -> list[pl.Expr | str]:
-    """Sort keys that make each key's rows contiguous, in ``then`` order within the key.
+def _grouped(rows: pl.LazyFrame, keys: list[str], *, by_time: bool) -> pl.DataFrame:
+    """``rows`` with each key's rows together, in ``ts`` (if ``by_time``) then ``seq`` order within the key.
 
-    Where a key has text (a client address), its hash comes first and the key
-    itself only breaks the hash's ties: two to three times faster than sorting
-    the text, and as exact. Which key comes first does not matter to the
-    running sums that read the rows.
+    Which key comes first does not matter to the running sums that read the
+    rows, so the rows are put in seq order and then sorted, keeping that
+    order, on one integer that stands for the key: the host and an Int32 key
+    (a pid) packed into one, else a hash of the key. That is two to six
+    times faster than sorting the key's columns and the time. Both shortcuts
+    are checked, and the rows sorted on the columns themselves when one does
+    not hold: a hash two keys share, or (``by_time``) a key whose times go
+    back along its seqs (two log files read together, a clock set back).
     """
-    text = "client_ip" in keys
-    hashed: list[pl.Expr | str] = [pl.struct(keys).hash()] if text else []
-    return [*hashed, *keys, *then]
+    frame = rows.collect().sort("seq")
+    packs = len(keys) == 2 and keys[0] == "host" and frame.schema[keys[1]] == pl.Int32
+    # a host is null in Exim's own files: codes 1.. for hosts, 0 for none
+    host = (pl.col("host").to_physical().cast(pl.UInt64) + 1).fill_null(0)
+    code = (
+        host * (1 << 32) + pl.col(keys[1]).cast(pl.UInt32, strict=False).fill_null(0)
+        if packs
+        else pl.struct(keys).hash()
+    )
+    grouped = frame.with_columns(code.alias("_code")).sort("_code", maintain_order=True)
+    same_code = pl.col("_code").eq_missing(pl.col("_code").shift(1))
+    same_key = pl.all_horizontal(pl.col(k).eq_missing(pl.col(k).shift(1)) for k in keys)
+    wrong = same_code & ~same_key
+    if by_time:
+        wrong = wrong | (same_key & (pl.col("ts") < pl.col("ts").shift(1))) | pl.col("ts").is_null()
+    if grouped.select(wrong.fill_null(False).any()).item():
+        grouped = frame.sort([*keys, *(["ts"] if by_time else []), "seq"])
+    return grouped.drop("_code", strict=False)
 
 
-def _cut(rows: pl.LazyFrame, keys: list[str], *, gap: int, doom_starts: bool, client_changes: bool) -> pl.LazyFrame:
+def _cut(rows: pl.LazyFrame, keys: list[str], *, gap: int, doom_starts: bool, client_changes: bool) -> pl.DataFrame:
     """``_session`` (provisional id) for rows of one correlation: see the module doc for the rules."""
-    rows = rows.sort(_key_order(keys, "ts", "seq"))
+    grouped = _grouped(rows, keys, by_time=True)
     first = pl.int_range(pl.len()) == 0
     new_key = first | pl.any_horizontal(pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys)
 
@@ -216,12 +235,12 @@ def _cut(rows: pl.LazyFrame, keys: list[str], *, gap: int, doom_starts: bool, cl
     push = pl.col("_segment").cast(pl.Int64) * (1 << 40)
     running = (pl.col("seq") - push).cum_min() + push
     last = pl.col("_segment") != pl.col("_segment").shift(-1)
-    return rows.with_columns(new.cum_sum().alias("_segment")).with_columns(
+    return grouped.with_columns(new.cum_sum().alias("_segment")).with_columns(
         pl.when(last.fill_null(True)).then(running).backward_fill().alias("_session")
     )
 
 
-def _pair_connects(connects: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame:
+def _pair_connects(connects: pl.LazyFrame, sessions: pl.DataFrame) -> pl.LazyFrame:
     """(seq, _session) of the daemon's connection lines, paired with the sessions of their processes.
 
     Per (host, client address, port), the k-th session that had a connection
@@ -233,9 +252,13 @@ def _pair_connects(connects: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFra
     session.
     """
     key = ["host", "client_ip", "client_port"]
-    starts = sessions.group_by("_session").agg(
-        pl.col("seq").min().alias("seq"),
-        *(pl.col(k).drop_nulls().first() for k in key),
+    starts = (
+        sessions.lazy()
+        .group_by("_session")
+        .agg(
+            pl.col("seq").min().alias("seq"),
+            *(pl.col(k).drop_nulls().first() for k in key),
+        )
     )
     both = pl.concat(
         [
@@ -243,7 +266,8 @@ def _pair_connects(connects: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFra
             starts.select(*key, "seq", pl.lit(False).alias("_c"), "_session"),
         ],
         how="vertical_relaxed",
-    ).sort(_key_order(key, "seq"))
+    )
+    both = _grouped(both, key, by_time=False).lazy()
     # sorted by key: running sums per key are global ones minus their value where the key starts,
     # and a running minimum per key is a global one over values pushed down by each new key
     c = pl.col("_c").cast(pl.Int64)
@@ -325,12 +349,12 @@ def build_session_lines(events: pl.LazyFrame) -> pl.LazyFrame:
     rows = rows.with_columns(mode.alias("correlation")).collect().rechunk().lazy()
     on = pl.col("correlation")
     ci = _cut(rows.filter(on == "exim-ci"), ["host", "connection_id"], gap=PROCESS_GAP, doom_starts=False,
-              client_changes=True)  # fmt: skip
+              client_changes=True).lazy()  # fmt: skip
     pid = _cut(rows.filter(on == "exim-pid"), ["host", "pid"], gap=PROCESS_GAP, doom_starts=False, client_changes=True)
     ip_port = _cut(rows.filter(on == "exim-ip-port"), ["host", "client_ip", "client_port"], gap=IP_PORT_GAP,
-                   doom_starts=False, client_changes=False)  # fmt: skip
+                   doom_starts=False, client_changes=False).lazy()  # fmt: skip
     ip_time = _cut(rows.filter(on == "exim-ip-time"), ["host", "client_ip"], gap=IP_TIME_GAP, doom_starts=True,
-                   client_changes=False)  # fmt: skip
+                   client_changes=False).lazy()  # fmt: skip
     connects = rows.filter(on == "pair")
     paired = _pair_connects(connects, pid)
     # a connection line nobody took is a session of its own (its process wrote nothing in this log)
@@ -338,7 +362,7 @@ def build_session_lines(events: pl.LazyFrame) -> pl.LazyFrame:
         pl.coalesce(pl.col("_session"), pl.col("seq")).alias("_session"), pl.lit("exim-pid").alias("correlation")
     )
     columns = ["seq", "ts", "kind", "source", "line_no", "correlation", "_session"]
-    by_process = pl.concat([pid.select(columns), pair.select(columns)], how="vertical_relaxed").with_columns(
+    by_process = pl.concat([pid.lazy().select(columns), pair.select(columns)], how="vertical_relaxed").with_columns(
         pl.col("seq").min().over("_session").alias("_session")
     )
     every = pl.concat(

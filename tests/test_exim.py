@@ -21,6 +21,7 @@ wrong-domain-mx           +pid                                        exim-pid
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
@@ -28,6 +29,7 @@ import pytest
 from typer.testing import CliRunner
 
 from loganalyzer.cli import app
+from loganalyzer.exim_sessions import _grouped
 from loganalyzer.reading import read
 from loganalyzer.report.findings import render
 from loganalyzer.scan import scan
@@ -326,3 +328,40 @@ def test_a_rejection_in_the_main_and_the_reject_log_counts_once(tmp_path: Path) 
     ctx = Context(read([str(main), str(rejectlog)], SETTINGS), SETTINGS)
     assert ctx.attempts.collect().height == 1
     assert ctx.sessions.select("reject_5xx").collect().to_series().to_list() == [1]
+
+
+def _grouped_right(frame: pl.DataFrame, keys: list[str]) -> bool:
+    """Each key's rows together, in (ts, seq) order within the key."""
+    runs = frame.with_columns(
+        pl.any_horizontal(pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys)
+        .fill_null(True)
+        .cum_sum()
+        .alias("_run")
+    )
+    one_run_per_key = runs.group_by(keys).agg(pl.col("_run").n_unique()).get_column("_run").max() == 1
+    ordered = runs.group_by("_run").agg((pl.struct("ts", "seq").rank("ordinal").diff().drop_nulls() == 1).all())
+    return bool(one_run_per_key and ordered.get_column("ts").all())
+
+
+@pytest.mark.parametrize(
+    ("hosts", "pids", "minutes"),
+    [
+        ([None] * 6, [7, 8, 7, 9, 8, 7], [0, 1, 2, 3, 4, 5]),  # Exim's own files name no host
+        (["a", "b", "a", "b", "a", "b"], [7, 7, 7, 7, 7, 7], [0, 1, 2, 3, 4, 5]),
+        ([None] * 6, [7, 8, 7, 9, 8, 7], [0, 1, 5, 3, 4, 2]),  # times go back along the seqs: a second file
+        ([None, None, None, None], [None, 0, None, 0], [0, 1, 2, 3]),  # two keys, one packed code
+    ],
+)
+def test_rows_are_grouped_by_key_and_time(hosts: list[str | None], pids: list[int | None], minutes: list[int]) -> None:
+    frame = pl.DataFrame(
+        {
+            "seq": range(len(pids)),
+            "ts": [datetime(2024, 3, 1, 12, m, tzinfo=UTC) for m in minutes],
+            "host": pl.Series(hosts, dtype=pl.String).cast(pl.Categorical),
+            "pid": pl.Series(pids, dtype=pl.Int32),
+        }
+    )
+    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=1)
+    assert _grouped_right(_grouped(shuffled.lazy(), ["host", "pid"], by_time=True), ["host", "pid"])
+    hashed = frame.with_columns(pl.col("pid").cast(pl.String).alias("client_ip"))
+    assert _grouped_right(_grouped(hashed.lazy(), ["host", "client_ip"], by_time=True), ["host", "client_ip"])
