@@ -29,7 +29,7 @@ import pytest
 from typer.testing import CliRunner
 
 from loganalyzer.cli import app
-from loganalyzer.exim_sessions import _grouped
+from loganalyzer.exim_sessions import _grouped, _key_ids, _numbered
 from loganalyzer.reading import read
 from loganalyzer.report.findings import render
 from loganalyzer.scan import scan
@@ -362,6 +362,20 @@ def test_rows_are_grouped_by_key_and_time(hosts: list[str | None], pids: list[in
         }
     )
     shuffled = frame.sample(fraction=1.0, shuffle=True, seed=1)
-    assert _grouped_right(_grouped(shuffled.lazy(), ["host", "pid"], by_time=True), ["host", "pid"])
+    assert _grouped_right(_grouped(shuffled.lazy(), ["host", "pid"]), ["host", "pid"])
     hashed = frame.with_columns(pl.col("pid").cast(pl.String).alias("client_ip"))
-    assert _grouped_right(_grouped(hashed.lazy(), ["host", "client_ip"], by_time=True), ["host", "client_ip"])
+    assert _grouped_right(_grouped(hashed.lazy(), ["host", "client_ip"]), ["host", "client_ip"])
+
+
+def test_key_ids_are_one_integer_per_distinct_key() -> None:
+    frame = pl.DataFrame(
+        {
+            "host": pl.Series(["a", None, "a", None, "b", "a", None, None], dtype=pl.Categorical),
+            "pid": pl.Series([-5, -5, None, None, 0, 0, 2**31 - 1, -(2**31)], dtype=pl.Int32),
+            "client_ip": ["1", "1", "2", "2", None, None, "3", "3"],
+        }
+    )
+    for keys in (["host", "pid"], ["host", "client_ip"]):
+        for ids in (_key_ids(frame, keys), _numbered(frame, keys)):
+            distinct = frame.select(keys).with_columns(ids).unique()
+            assert distinct.height == frame.select(keys).unique().height == distinct.get_column("_key").n_unique()
