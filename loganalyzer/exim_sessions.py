@@ -209,13 +209,15 @@ def _grouped(rows: pl.LazyFrame, keys: list[str]) -> pl.DataFrame:
     go back along the seqs (two log files read together, a clock set back);
     it is checked, and the rows sorted on (_key, ts, seq) then.
     """
-    frame = rows.collect().sort("seq")
-    grouped = frame.with_columns(_key_ids(frame, keys)).sort("_key", maintain_order=True)
+    frame = rows.collect()
+    # the order is found on four narrow columns; the wide rows are moved once, to it
+    narrow = frame.select(_key_ids(frame, keys), "ts", "seq", pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"))
+    order = narrow.sort("seq").sort("_key", maintain_order=True)
     same_key = pl.col("_key") == pl.col("_key").shift(1)
     back = (same_key & (pl.col("ts") < pl.col("ts").shift(1))).fill_null(False) | pl.col("ts").is_null()
-    if grouped.select(back.any()).item():
-        grouped = grouped.sort("_key", "ts", "seq")
-    return grouped
+    if order.select(back.any()).item():
+        order = order.sort("_key", "ts", "seq")
+    return frame[order.get_column("_row")].with_columns(order.get_column("_key"))
 
 
 def _cut(rows: pl.LazyFrame, keys: list[str], *, gap: int, doom_starts: bool, client_changes: bool) -> pl.DataFrame:
