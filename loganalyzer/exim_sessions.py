@@ -176,27 +176,33 @@ def _roles() -> list[pl.Expr]:
     ]
 
 
-def _key_ids(frame: pl.DataFrame, keys: list[str]) -> pl.Series:
-    """``_key``: one integer per distinct key of ``frame``, so that sorts and comparisons move no text.
+def _key_ids(frame: pl.DataFrame, keys: list[str]) -> tuple[pl.Series, bool]:
+    """``_key``, one integer per key of ``frame`` so that sorts and comparisons move no text, and whether it is exact.
 
-    The host and an Int32 key (a pid) pack into one integer. Any other key is
-    hashed, and numbered instead in the rare frame where two keys share a hash.
+    The host and an Int32 key (a pid) pack into one integer, exactly. Any
+    other key is hashed, and two keys may then share a value: the caller
+    checks with :func:`_shared` once the rows are in order, and falls back on
+    :func:`_numbered`.
     """
     if len(keys) == 2 and keys[0] == "host" and frame.schema[keys[1]] == pl.Int32:
         # hosts are null in Exim's own files: 0 for none, codes from 1; likewise the Int32 shifted to 1..2**32
         host = (pl.col("host").to_physical().cast(pl.UInt64) + 1).fill_null(0)
         value = (pl.col(keys[1]).cast(pl.Int64) + (1 << 31) + 1).fill_null(0).cast(pl.UInt64)
-        return frame.select((host * (1 << 33) + value).alias("_key")).to_series()
-    hashed = frame.select(pl.struct(keys).hash().alias("_key"))
-    if hashed.get_column("_key").n_unique() == frame.select(pl.struct(keys).n_unique()).item():
-        return hashed.to_series()
-    return _numbered(frame, keys)
+        return frame.select((host * (1 << 33) + value).alias("_key")).to_series(), True
+    return frame.select(pl.struct(keys).hash().alias("_key")).to_series(), False
 
 
 def _numbered(frame: pl.DataFrame, keys: list[str]) -> pl.Series:
     """``_key``: the distinct keys of ``frame`` numbered (exact, slower than a hash)."""
     numbers = frame.select(keys).unique().with_row_index("_key").with_columns(pl.col("_key").cast(pl.UInt64))
     return frame.select(keys).join(numbers, on=keys, how="left", nulls_equal=True, maintain_order="left")["_key"]
+
+
+def _shared(ordered: pl.DataFrame, keys: list[str]) -> bool:
+    """Whether two keys share a ``_key`` in ``ordered``, whose rows are sorted on it: they would meet there."""
+    same = pl.col("_key") == pl.col("_key").shift(1)
+    differs = pl.any_horizontal(pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys)
+    return bool(ordered.select((same & differs).fill_null(False).any()).item())
 
 
 def _grouped(rows: pl.LazyFrame, keys: list[str]) -> pl.DataFrame:
@@ -210,8 +216,17 @@ def _grouped(rows: pl.LazyFrame, keys: list[str]) -> pl.DataFrame:
     it is checked, and the rows sorted on (_key, ts, seq) then.
     """
     frame = rows.collect()
+    ids, exact = _key_ids(frame, keys)
+    grouped = _in_order(frame, ids)
+    if not exact and _shared(grouped, keys):
+        grouped = _in_order(frame, _numbered(frame, keys))
+    return grouped
+
+
+def _in_order(frame: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
+    """``frame`` with ``ids`` as ``_key``, in (_key, ts, seq) order; see :func:`_grouped`."""
     # the order is found on four narrow columns; the wide rows are moved once, to it
-    narrow = frame.select(_key_ids(frame, keys), "ts", "seq", pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"))
+    narrow = frame.select(ids, "ts", "seq", pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"))
     order = narrow.sort("seq").sort("_key", maintain_order=True)
     same_key = pl.col("_key") == pl.col("_key").shift(1)
     back = (same_key & (pl.col("ts") < pl.col("ts").shift(1))).fill_null(False) | pl.col("ts").is_null()
@@ -281,9 +296,11 @@ def _pair_connects(connects: pl.LazyFrame, sessions: pl.DataFrame) -> pl.LazyFra
         how="vertical_relaxed",
     ).collect()
     # each key's rows together in seq order: sorted on seq, then on the key's integer alone, keeping that order
-    keyed = (
-        both.select(_key_ids(both, key), "seq", "_c", "_session").sort("seq").sort("_key", maintain_order=True).lazy()
-    )
+    ids, exact = _key_ids(both, key)
+    ordered = both.with_columns(ids).sort("seq").sort("_key", maintain_order=True)
+    if not exact and _shared(ordered, key):
+        ordered = both.with_columns(_numbered(both, key)).sort("seq").sort("_key", maintain_order=True)
+    keyed = ordered.select("_key", "seq", "_c", "_session").lazy()
     # sorted by key: running sums per key are global ones minus their value where the key starts,
     # and a running minimum per key is a global one over values pushed down by each new key
     c = pl.col("_c").cast(pl.Int64)

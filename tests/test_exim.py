@@ -28,8 +28,9 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from loganalyzer import exim_sessions
 from loganalyzer.cli import app
-from loganalyzer.exim_sessions import _grouped, _key_ids, _numbered
+from loganalyzer.exim_sessions import _grouped, _key_ids, _numbered, _shared
 from loganalyzer.reading import read
 from loganalyzer.report.findings import render
 from loganalyzer.scan import scan
@@ -375,7 +376,34 @@ def test_key_ids_are_one_integer_per_distinct_key() -> None:
             "client_ip": ["1", "1", "2", "2", None, None, "3", "3"],
         }
     )
-    for keys in (["host", "pid"], ["host", "client_ip"]):
-        for ids in (_key_ids(frame, keys), _numbered(frame, keys)):
-            distinct = frame.select(keys).with_columns(ids).unique()
-            assert distinct.height == frame.select(keys).unique().height == distinct.get_column("_key").n_unique()
+    packed, exact = _key_ids(frame, ["host", "pid"])
+    assert exact
+    for keys, ids in ((["host", "pid"], packed), (["host", "client_ip"], _numbered(frame, ["host", "client_ip"]))):
+        distinct = frame.select(keys).with_columns(ids).unique()
+        assert distinct.height == frame.select(keys).unique().height == distinct.get_column("_key").n_unique()
+
+
+def test_a_hash_two_keys_share_is_found() -> None:
+    ordered = pl.DataFrame({"_key": [1, 1, 7, 7], "client_ip": ["a", "a", "b", "c"]})
+    assert _shared(ordered, ["client_ip"])
+    assert not _shared(ordered.with_columns(pl.Series("_key", [1, 1, 7, 8])), ["client_ip"])
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "normal-day.log",
+        "scenarios/rapid-retry.log",
+        "scenarios/lb-retry-reset.log",
+        "scenarios/tls-no-shared-cipher.log",
+    ],
+)
+def test_keys_sharing_a_hash_give_the_same_sessions(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    # every key hashed to one value: the collision is found and the keys numbered instead
+    expected = read(str(EXIM / name), SETTINGS).session_lines.collect().sort("seq")
+
+    def one_value(frame: pl.DataFrame, keys: list[str]) -> tuple[pl.Series, bool]:
+        return pl.Series("_key", [0] * frame.height, dtype=pl.UInt64), False
+
+    monkeypatch.setattr(exim_sessions, "_key_ids", one_value)
+    assert read(str(EXIM / name), SETTINGS).session_lines.collect().sort("seq").equals(expected)
