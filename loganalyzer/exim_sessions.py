@@ -179,12 +179,13 @@ def _roles() -> list[pl.Expr]:
 def _key_ids(frame: pl.DataFrame, keys: list[str]) -> tuple[pl.Series, bool]:
     """``_key``, one integer per key of ``frame`` so that sorts and comparisons move no text, and whether it is exact.
 
-    The host and an Int32 key (a pid) pack into one integer, exactly. Any
-    other key is hashed, and two keys may then share a value: the caller
-    checks with :func:`_shared` once the rows are in order, and falls back on
-    :func:`_numbered`.
+    The host and an Int32 key (a pid) pack into one integer, exactly (while
+    the host's category code fits 30 bits). Any other key is hashed, and two
+    keys may then share a value: the caller checks with :func:`_shared` once
+    the rows are in order, and falls back on :func:`_numbered`.
     """
-    if len(keys) == 2 and keys[0] == "host" and frame.schema[keys[1]] == pl.Int32:
+    packs = len(keys) == 2 and keys[0] == "host" and frame.schema[keys[1]] == pl.Int32
+    if packs and (frame.select(pl.col("host").to_physical().max()).item() or 0) < (1 << 30):
         # hosts are null in Exim's own files: 0 for none, codes from 1; likewise the Int32 shifted to 1..2**32
         host = (pl.col("host").to_physical().cast(pl.UInt64) + 1).fill_null(0)
         value = (pl.col(keys[1]).cast(pl.Int64) + (1 << 31) + 1).fill_null(0).cast(pl.UInt64)
