@@ -206,33 +206,36 @@ def _shared(ordered: pl.DataFrame, keys: list[str]) -> bool:
     return bool(ordered.select((same & differs).fill_null(False).any()).item())
 
 
-def _grouped(rows: pl.LazyFrame, keys: list[str]) -> pl.DataFrame:
-    """``rows`` with their ``_key`` (:func:`_key_ids`), each key's rows together in (ts, seq) order.
+def _grouped(rows: pl.LazyFrame, keys: list[str], *, by_time: bool = True) -> pl.DataFrame:
+    """``rows`` with their ``_key`` (:func:`_key_ids`), each key's rows together in (ts, seq) order, or seq order.
 
     Which key comes first does not matter to the running sums that read the
     rows, so the rows are put in seq order and then sorted, keeping that
     order, on ``_key`` alone: several times faster than sorting on the key and
     the time. That order is also the time order within each key unless times
     go back along the seqs (two log files read together, a clock set back);
-    it is checked, and the rows sorted on (_key, ts, seq) then.
+    with ``by_time`` it is checked, and the rows sorted on (_key, ts, seq) then.
     """
     frame = rows.collect()
     ids, exact = _key_ids(frame, keys)
-    grouped = _in_order(frame, ids)
+    grouped = _in_order(frame, ids, by_time=by_time)
     if not exact and _shared(grouped, keys):
-        grouped = _in_order(frame, _numbered(frame, keys))
+        grouped = _in_order(frame, _numbered(frame, keys), by_time=by_time)
     return grouped
 
 
-def _in_order(frame: pl.DataFrame, ids: pl.Series) -> pl.DataFrame:
-    """``frame`` with ``ids`` as ``_key``, in (_key, ts, seq) order; see :func:`_grouped`."""
-    # the order is found on four narrow columns; the wide rows are moved once, to it
-    narrow = frame.select(ids, "ts", "seq", pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"))
+def _in_order(frame: pl.DataFrame, ids: pl.Series, *, by_time: bool) -> pl.DataFrame:
+    """``frame`` with ``ids`` as ``_key``, in (_key, ts, seq) or (_key, seq) order; see :func:`_grouped`."""
+    # the order is found on a few narrow columns; the wide rows are moved once, to it
+    narrow = frame.select(
+        ids, "seq", pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), *(["ts"] if by_time else [])
+    )
     order = narrow.sort("seq").sort("_key", maintain_order=True)
-    same_key = pl.col("_key") == pl.col("_key").shift(1)
-    back = (same_key & (pl.col("ts") < pl.col("ts").shift(1))).fill_null(False) | pl.col("ts").is_null()
-    if order.select(back.any()).item():
-        order = order.sort("_key", "ts", "seq")
+    if by_time:
+        same_key = pl.col("_key") == pl.col("_key").shift(1)
+        back = (same_key & (pl.col("ts") < pl.col("ts").shift(1))).fill_null(False) | pl.col("ts").is_null()
+        if order.select(back.any()).item():
+            order = order.sort("_key", "ts", "seq")
     return frame[order.get_column("_row")].with_columns(order.get_column("_key"))
 
 
@@ -295,13 +298,8 @@ def _pair_connects(connects: pl.LazyFrame, sessions: pl.DataFrame) -> pl.LazyFra
             starts.select(*key, "seq", pl.lit(False).alias("_c"), "_session"),
         ],
         how="vertical_relaxed",
-    ).collect()
-    # each key's rows together in seq order: sorted on seq, then on the key's integer alone, keeping that order
-    ids, exact = _key_ids(both, key)
-    ordered = both.with_columns(ids).sort("seq").sort("_key", maintain_order=True)
-    if not exact and _shared(ordered, key):
-        ordered = both.with_columns(_numbered(both, key)).sort("seq").sort("_key", maintain_order=True)
-    keyed = ordered.select("_key", "seq", "_c", "_session").lazy()
+    )
+    keyed = _grouped(both, key, by_time=False).select("_key", "seq", "_c", "_session").lazy()
     # sorted by key: running sums per key are global ones minus their value where the key starts,
     # and a running minimum per key is a global one over values pushed down by each new key
     c = pl.col("_c").cast(pl.Int64)
