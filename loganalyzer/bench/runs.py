@@ -141,13 +141,12 @@ class ToolResult:
         return statistics.median(pairs) if pairs else None
 
     def paired_speed_ratio(self, other: ToolResult) -> float | None:
-        """Median over rounds of this tool's lines/s divided by ``other``'s in the same round (two logs)."""
-        pairs = [
-            (self.lines / a.wall_s) / (other.lines / b.wall_s)
-            for a, b in zip(self.runs, other.runs, strict=False)
-            if a.wall_s > 0 and b.wall_s > 0
-        ]
-        return statistics.median(pairs) if pairs else None
+        """Median over rounds of this tool's lines/s divided by ``other``'s in the same round (two logs).
+
+        Per round that is ``other``'s wall time over this one's, scaled by the two line counts.
+        """
+        inverse = other.paired_ratio(self)
+        return inverse * self.lines / other.lines if inverse is not None and other.lines else None
 
     def to_dict(self, baseline: ToolResult | None) -> dict[str, Any]:
         wall = self.median_wall_s
