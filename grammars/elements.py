@@ -17,6 +17,9 @@ Rules the helpers enforce or assume:
   text that follows them (PEG does not backtrack into a terminal; a regex would).
 * Free text is either the rest of the line (:func:`text`) or the text up to a
   structured trailer that ends the line (:func:`text_until`).
+* Two markers exist for the compiler's sake only (see ``loganalyzer.plans``):
+  :data:`FIELD_END` ends a field of a space-separated list, and :data:`CUT`
+  splits a long line into plans small enough for the fast capture engine.
 """
 
 from __future__ import annotations
@@ -24,8 +27,12 @@ from __future__ import annotations
 import pyparsing as pp
 
 __all__ = [
+    "CUT",
     "END",
+    "FIELD_END",
+    "Cut",
     "Family",
+    "FieldEnd",
     "Free",
     "Kind",
     "field",
@@ -53,6 +60,52 @@ class Free(pp.Regex):
     def __init__(self) -> None:
         super().__init__(r".*")
         self.leave_whitespace()
+
+
+class FieldEnd(pp.Token):
+    """A space, or the end of the line: what ends a field in a list of optional ``KEY=value`` fields.
+
+    Exim writes its arrival line as fields each preceded by a space. Written that
+    way (``opt(lit(" S="), ...)``), every space of a regex could start any of the
+    following fields, and the regex engine must try them in turn. Written as
+    ``opt(lit("S="), ..., FIELD_END)`` every byte says which field it belongs to,
+    so the compiled pattern is *one-pass* (captured several times faster). The
+    compiler writes it as a space and runs the plan on the line plus one space.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.leave_whitespace()
+        self.mayReturnEmpty = True
+        self.set_name("space or end of line")
+
+    def parseImpl(self, instring: str, loc: int, do_actions: bool = True) -> tuple[int, list[str]]:
+        if loc >= len(instring):
+            return loc, []
+        if instring[loc] == " ":
+            return loc + 1, []
+        raise pp.ParseException(instring, loc, self.errmsg, self)
+
+
+class Cut(pp.Empty):
+    """Where the compiler may split a line grammar into two plans; matches nothing.
+
+    Rust's one-pass capture engine handles at most 16 groups, and needs every
+    byte to say which part of the pattern it belongs to: two optional fields
+    whose keys share a first letter (``SNI=`` and ``S=``) must be in different
+    plans. The second plan runs on the text the first one did not take.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.leave_whitespace()
+        self.set_name("cut")
+
+
+#: See :class:`FieldEnd`.
+FIELD_END = FieldEnd()
+#: See :class:`Cut`.
+CUT = Cut()
 
 
 def lit(text: str) -> pp.ParserElement:

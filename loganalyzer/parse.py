@@ -127,6 +127,11 @@ def _field_dtypes() -> dict[str, pl.DataType]:
     return dict(schema.items())
 
 
+def _slice_from(text: pl.Series, start: pl.Series) -> pl.Series:
+    """``text[start:]`` row by row (characters)."""
+    return pl.DataFrame({"t": text, "n": start}).select(pl.col("t").str.slice(pl.col("n")))["t"]
+
+
 class Parser:
     """The compiled grammars. Build once (compiling takes a few milliseconds)."""
 
@@ -191,25 +196,40 @@ class Parser:
     def run_plan(frame: pl.DataFrame, column: str, plan: Plan) -> tuple[pl.DataFrame, pl.Series]:
         """Apply ``plan`` to ``frame[column]``: (fields as strings, matched mask)."""
         text_col = frame.get_column(column)
-        caps = text_col.str.extract_groups(plan.head).struct.unnest()
+        work = text_col + " " if plan.sentinel else text_col
+        return Parser._run_part(work, text_col, plan, None)
+
+    @staticmethod
+    def _run_part(
+        work: pl.Series, text_col: pl.Series, plan: Plan, offset: pl.Series | None
+    ) -> tuple[pl.DataFrame, pl.Series]:
+        """One plan of a chain on ``work`` (what the plans before it left of the line, plus the sentinel).
+
+        ``offset`` is where ``work`` starts in ``text_col`` (None: at 0), so that free text is
+        always sliced from the line itself, without the sentinel space.
+        """
+        caps = work.str.extract_groups(plan.head).struct.unnest()
         head = caps.get_column(HEAD)
         ok = head.is_not_null()
         out = caps.drop(HEAD)
-        if plan.rest or plan.until:
-            rest = pl.DataFrame({"t": text_col, "n": head.str.len_chars()}).select(pl.col("t").str.slice(pl.col("n")))[
-                "t"
-            ]
+        if plan.rest or plan.until or plan.then:
+            taken = head.str.len_chars()
+            end = taken if offset is None else offset + taken
             if plan.rest:
-                out = out.with_columns(rest.alias(plan.rest))
-            else:
-                assert plan.until and plan.then and plan.until_pattern
+                out = out.with_columns(_slice_from(text_col, end).alias(plan.rest))
+            elif plan.until:
+                assert plan.then and plan.until_pattern
+                rest = _slice_from(text_col, end)
                 free = rest.str.replace(plan.until_pattern, "")
-                trailer = pl.DataFrame({"t": rest, "n": free.str.len_chars()}).select(
-                    pl.col("t").str.slice(pl.col("n"))
-                )["t"]
-                sub, sub_ok = Parser.run_plan(pl.DataFrame({"t": trailer}), "t", plan.then)
+                trailer = _slice_from(rest, free.str.len_chars())
+                sub, sub_ok = Parser._run_part(trailer, trailer, plan.then, None)
                 ok = ok & sub_ok
                 out = pl.concat([out.with_columns(free.alias(plan.until)), sub], how="horizontal")
+            else:  # a cut: the next plan takes what this one left
+                assert plan.then
+                sub, sub_ok = Parser._run_part(_slice_from(work, taken), text_col, plan.then, end)
+                ok = ok & sub_ok
+                out = pl.concat([out, sub], how="horizontal")
         return out, ok.fill_null(False)
 
     # -- one batch ---------------------------------------------------------------

@@ -18,17 +18,29 @@ text) and takes free text by slicing:
   pyparsing's ``SkipTo``); what is left is the text, and the trailer is parsed by
   the next plan.
 
+Rust's regex captures fastest with its *one-pass* engine, which it uses when
+every byte of a line says which part of the pattern it belongs to and the
+pattern has at most 16 groups. Two markers of the grammars serve it (both in
+:mod:`loganalyzer.grammars.elements`):
+
+* ``FIELD_END`` (a space or the end of the line) ends each field of a list of
+  optional ``KEY=value`` fields; it is compiled as a space, and the plan then
+  runs on the line plus one space (``Plan.sentinel``), so that the last field
+  ends with a space too;
+* ``CUT`` splits a line grammar in two plans: the second runs on the text the
+  first did not take (``Plan.then`` without ``until``).
+
 Both halves of the pair (pyparsing and the plan) come from one object, and
 ``tests/test_differential.py`` proves they agree field by field.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pyparsing as pp
 
-from .grammars.elements import Free
+from .grammars.elements import Cut, FieldEnd, Free
 
 __all__ = ["Plan", "PlanError", "compile_plan", "dispatch_keys", "field_names", "to_regex"]
 
@@ -80,6 +92,10 @@ def to_regex(expr: pp.ParserElement, *, capture: bool = True) -> str:
         return ".*"
     if isinstance(expr, pp.Regex):
         return named(str(expr.pattern))
+    if isinstance(expr, Cut):
+        raise PlanError("a cut may only stand at the top level of a line grammar")
+    if isinstance(expr, FieldEnd):
+        return " "  # the plan runs on the line plus a space (Plan.sentinel)
     if isinstance(expr, pp.Literal):
         return named(escape(expr.match), atomic=True)
     if isinstance(expr, pp.StringEnd):
@@ -168,9 +184,12 @@ class Plan:
 
     ``head`` is an anchored pattern whose group ``__h`` spans the head; ``fields``
     are its named groups. Then one of: nothing (the head reaches the end of the
-    line), ``rest`` (field taking the remainder) or ``until`` (field taking the
+    line), ``rest`` (field taking the remainder), ``until`` (field taking the
     remainder minus the first end-anchored match of ``until_pattern``, the rest
-    parsed by ``then``).
+    parsed by ``then``) or, at a cut, ``then`` alone (the remainder parsed by
+    it). With ``sentinel`` (set on the outermost plan only) the patterns are
+    matched against the line plus one space, and free text is taken from the
+    line itself.
     """
 
     head: str
@@ -179,6 +198,7 @@ class Plan:
     until: str | None = None
     until_pattern: str | None = None
     then: Plan | None = None
+    sentinel: bool = False
 
     def all_fields(self) -> tuple[str, ...]:
         """Every field this plan produces, in order."""
@@ -192,7 +212,7 @@ class Plan:
         return tuple(out)
 
 
-def _compile_elements(elements: list[pp.ParserElement]) -> Plan:
+def _compile_elements(elements: list[pp.ParserElement], *, sentinel: bool) -> Plan:
     head: list[pp.ParserElement] = []
     fields: list[str] = []
     for i, element in enumerate(elements):
@@ -201,7 +221,12 @@ def _compile_elements(elements: list[pp.ParserElement]) -> Plan:
             if any(not isinstance(e, pp.StringEnd) for e in tail):
                 raise PlanError("free text must end the line")
             return Plan(_anchor(head, end=False), tuple(fields), rest=element.resultsName)
+        if isinstance(element, Cut):
+            then = _compile_elements(elements[i + 1 :], sentinel=sentinel)
+            return Plan(_anchor(head, end=False), tuple(fields), then=then)
         if isinstance(element, pp.SkipTo):
+            if sentinel:
+                raise PlanError("text_until and FIELD_END cannot share a line grammar")
             trailer = elements[i + 1 :]
             target = to_regex(element.expr, capture=False)  # ends the line: has "$"
             if to_regex(pp.And(trailer), capture=False).replace("$", "") != target.replace("$", ""):
@@ -211,23 +236,38 @@ def _compile_elements(elements: list[pp.ParserElement]) -> Plan:
                 tuple(fields),
                 until=element.resultsName,
                 until_pattern=target,
-                then=_compile_elements(trailer),
+                then=_compile_elements(trailer, sentinel=False),
             )
         head.append(element)
         fields.extend(field_names(element))
-    return Plan(_anchor(head, end=True), tuple(fields))
+    return Plan(_anchor(head, end=True, sentinel=sentinel), tuple(fields))
 
 
-def _anchor(parts: list[pp.ParserElement], *, end: bool) -> str:
+def _anchor(parts: list[pp.ParserElement], *, end: bool, sentinel: bool = False) -> str:
     body = _sequence(parts, capture=True)
     if end and not body.endswith("$"):
         body += "$"
-    return f"^(?P<{HEAD}>{body.rstrip('$')})" + ("$" if end else "")
+    # at the end of the line, the sentinel space is left over unless a FIELD_END took it
+    tail = ("(?: )?$" if sentinel else "$") if end else ""
+    return f"^(?P<{HEAD}>{body.rstrip('$')})" + tail
+
+
+def _has_field_end(expr: pp.ParserElement) -> bool:
+    if isinstance(expr, FieldEnd):
+        return True
+    if isinstance(expr, pp.ParseExpression):
+        return any(_has_field_end(e) for e in expr.exprs)
+    if isinstance(expr, pp.ParseElementEnhance):
+        return _has_field_end(expr.expr)
+    return False
 
 
 def compile_plan(grammar: pp.ParserElement) -> Plan:
     """Compile a line grammar (built with :mod:`grammars.elements`) into a plan."""
-    plan = _compile_elements(_flatten(grammar))
+    sentinel = _has_field_end(grammar)
+    plan = _compile_elements(_flatten(grammar), sentinel=sentinel)
+    if sentinel:
+        plan = replace(plan, sentinel=True)
     names = plan.all_fields()
     dupes = {n for n in names if names.count(n) > 1}
     if dupes:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import re
 
+import polars as pl
 import pyparsing as pp
 import pytest
 from loganalyzer.grammars import FAMILIES
-from loganalyzer.grammars.elements import END, field, lit, one_of, opt, seq, text, text_until
+from loganalyzer.grammars.elements import CUT, END, FIELD_END, field, lit, one_of, opt, seq, text, text_until
 
+from loganalyzer.parse import Parser
 from loganalyzer.plans import HEAD, PlanError, compile_plan, dispatch_keys, escape, to_regex
 
 
@@ -110,3 +112,52 @@ def test_optional_fields_before_a_part_without_space_keep_their_spaces() -> None
 def test_a_lone_space_ends_a_factorable_run() -> None:
     grammar = seq(lit("a"), opt(lit(" X="), field("x", "[0-9]+")), lit(" "), field("b", "[a-z]+"), END)
     assert compile_plan(grammar).head == rf"^(?P<{HEAD}>a (?:X=(?P<x>[0-9]+) )?(?P<b>[a-z]+))$"
+
+
+#: Space-separated optional fields, each ended by FIELD_END, cut in two plans, then free text.
+_FIELDS = seq(
+    field("a", "[a-z]+"), FIELD_END, opt(lit("S="), field("s", "[0-9]+"), FIELD_END), CUT,
+    opt(lit("SNI="), field("sni", "[^ ]+"), FIELD_END), opt(lit("K"), FIELD_END), text("details"), END,
+)  # fmt: skip
+#: The same fields with nothing after them: the plan is anchored at the end of the line.
+_FIELDS_TO_END = seq(field("a", "[a-z]+"), FIELD_END, opt(lit("K"), FIELD_END), END)
+
+
+def test_field_end_is_a_space_of_a_line_with_a_sentinel_space() -> None:
+    plan = compile_plan(_FIELDS)
+    assert plan.sentinel and plan.head == rf"^(?P<{HEAD}>(?P<a>[a-z]+) (?:S=(?P<s>[0-9]+) )?)"
+    assert plan.then is not None and plan.then.head == rf"^(?P<{HEAD}>(?:SNI=(?P<sni>[^ ]+) )?(?:K )?)"
+    assert plan.then.rest == "details" and plan.all_fields() == ("a", "s", "sni", "details")
+    # ended by the line, the pattern accepts the sentinel space that no FIELD_END took
+    assert compile_plan(_FIELDS_TO_END).head == rf"^(?P<{HEAD}>(?P<a>[a-z]+) (?:K )?)(?: )?$"
+    assert not compile_plan(seq(lit("x "), text("reason"), END)).sentinel
+
+
+_FIELD_LINES = [
+    "abc", "abc ", "abc  ", "abc S=12", "abc S=12 K", "abc S=12x", "abc K rest of it", "abc S=1 K ", "abc  S=1",
+    "abc SNI=x.example K", "abc S=1 SNI=", "abc SNI=a S=1", "abc K", "abc K ", "abc Kx", "abc K x", "ABC", "",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("grammar", [_FIELDS, _FIELDS_TO_END], ids=["free text", "to the end"])
+def test_plans_with_field_ends_and_cuts_agree_with_pyparsing(grammar: pp.ParserElement) -> None:
+    plan = compile_plan(grammar)
+    fields, ok = Parser.run_plan(pl.DataFrame({"line": _FIELD_LINES}), "line", plan)
+    for line, row, matched in zip(_FIELD_LINES, fields.iter_rows(named=True), ok, strict=True):
+        try:
+            expected = grammar.parse_string(line, parse_all=True).as_dict()
+        except pp.ParseException:
+            assert not matched, line
+            continue
+        assert matched, line
+        assert {k: v for k, v in row.items() if v is not None} == expected, line
+
+
+def test_cuts_stand_at_the_top_level_only() -> None:
+    with pytest.raises(PlanError, match="top level"):
+        compile_plan(seq(lit("a"), opt(CUT, lit("b")), END))
+
+
+def test_field_end_and_text_until_do_not_mix() -> None:
+    with pytest.raises(PlanError, match="FIELD_END"):
+        compile_plan(seq(field("a", "[a-z]+"), FIELD_END, text_until("r", lit(";"), text("x"))))
