@@ -211,20 +211,29 @@ _REMOTE = seq(lit(" "), _RELAY, opt(lit("*")))
 #: An address, or one of the special ``:blackhole:``/``:fail:``/``:defer:`` redirections; an address
 #: never ends in ``:`` (old ``**`` lines write ``addr: message``).
 _RECIPIENT = seq(field("recipient", r":[a-z]+:|[^ ]*[^ :]"), opt(lit(" <"), field("orig_to", r"[^>]*"), lit(">")))
-#: ``=>`` (and ``->`` additional address, ``*>`` suppressed, ``>>`` cutthrough): a delivery.
+#: ``=>`` (and ``->`` additional address, ``*>`` suppressed, ``>>`` cutthrough): a delivery (``delivery_log()``
+#: in deliver.c). The second most frequent long line of a mainlog, written like the arrival (``FIELD_END``
+#: after each field, a cut to stay within 16 groups). The address is the first word (a path, a pipe or a
+#: ``:blackhole:`` redirection as well).
 DELIVERED = Kind(
     "delivery",
     seq(
         one_of("action", "=>", "->", "*>", ">>"),
         lit(" "),
-        _RECIPIENT,
-        _ROUTING,
-        opt(_REMOTE),
-        _INTERFACE,
-        opt(_TLS),
-        opt(_CV),
-        opt(_DN),
-        opt(lit(" ")),
+        field("recipient", r"[^ ]+"),
+        FIELD_END,
+        opt(lit("<"), field("orig_to", r"[^>]*"), lit(">"), FIELD_END),
+        opt(lit("F=<"), field("sender", r"[^>]*"), lit(">"), FIELD_END),
+        opt(lit("Q="), skip(r"[^ ]+"), FIELD_END),
+        opt(lit("P=<"), skip(r"[^>]*"), lit(">"), FIELD_END),
+        opt(lit("R="), field("router", r"[^ ]+"), FIELD_END),
+        opt(lit("T="), field("transport", r"[^ ]+"), FIELD_END),
+        opt(_RELAY, opt(lit("*")), FIELD_END),
+        opt(lit("I=["), field("local_ip", r"[^\]]*"), lit("]:"), field("local_port", r"[0-9]+"), FIELD_END),
+        CUT,
+        opt(_TLS_FIELD, FIELD_END),
+        opt(lit("CV="), field("tls_verified", r"[a-z]+"), FIELD_END),
+        opt(lit('DN="'), field("tls_peer_dn", r'[^"]*'), lit('"'), FIELD_END),
         text("details"),
     ),
     prefix="required",
