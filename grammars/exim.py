@@ -662,6 +662,16 @@ NO_MAIL = Kind(
     seq(lit("no MAIL in "), opt(lit("TFO"), opt(lit("*")), lit(" ")), lit("SMTP connection from "), FROM_HOST,
         opt(lit(" D="), field("duration", r"[^ ]+")), opt(lit(" ")), text("details")),
 )  # fmt: skip
+#: ... from a remote host, the usual case: written with ``FIELD_END`` for the one-pass engine, and tried
+#: before the general form, which a local caller's line (``from root``) falls back to.
+NO_MAIL_REMOTE = Kind(
+    "no-mail",
+    seq(lit("no MAIL in "), opt(lit("TFO"), opt(lit("*")), lit(" ")), lit("SMTP connection from "), FULLHOST,
+        FIELD_END,
+        opt(lit("I=["), field("local_ip", r"[^\]]*"), lit("]:"), field("local_port", r"[0-9]+"), FIELD_END),
+        opt(lit("U="), skip(r"[^ :]+"), FIELD_END), opt(lit("Ci="), field("connection_id", r"[0-9]+"), FIELD_END),
+        opt(lit("D="), field("duration", r"[^ ]+"), FIELD_END), text("details")),
+)  # fmt: skip
 INCOMPLETE = Kind(
     "incomplete-transaction",
     seq(HOST_AND_IDENT, lit(" incomplete transaction ("), field("end_reason", r"[^)]*"), lit(")"),
@@ -825,6 +835,19 @@ DKIM = Kind(
         text_until("details", opt(lit("["), field("dkim_result", r"[^\]]*"), lit("]")))),
     prefix="optional",
 )  # fmt: skip
+#: The same line as pdkim writes it (``DKIM: d= s= c= a= b=[ i=][ t=][ x=][ l=] [status]``), written with
+#: ``FIELD_END`` for the one-pass engine and tried first; the tags after ``b=`` are not kept. An ACL's
+#: own status or any other shape falls back to the general form above.
+DKIM_VERBOSE = Kind(
+    "dkim",
+    seq(lit("DKIM: d="), field("dkim_domain", r"[^ ]+"), FIELD_END, lit("s="), field("dkim_selector", r"[^ ]+"),
+        FIELD_END, opt(lit("c="), skip(r"[^ ]+"), FIELD_END),
+        opt(lit("a="), field("dkim_algorithm", r"[^ ]+"), FIELD_END),
+        opt(lit("b="), field("dkim_bits", r"[0-9]+"), FIELD_END), opt(lit("i="), skip(r"[^ ]+"), FIELD_END),
+        opt(lit("t="), skip(r"[0-9]+"), FIELD_END), opt(lit("x="), skip(r"[0-9]+"), FIELD_END),
+        opt(lit("l="), skip(r"[0-9]+"), FIELD_END), lit("["), field("dkim_result", r"[^\]]*"), lit("]")),
+    prefix="optional",
+)  # fmt: skip
 #: dkim.c/pdkim: ``DKIM: signing failed: ERR`` (paniclog), ``DKIM: validation error: ERR``,
 #: ``DKIM: Error during validation, disabling signature verification: ERR``
 DKIM_ERROR = Kind(
@@ -893,11 +916,11 @@ FAMILIES = {
                 VRFY_FAILED, TLS_ERROR_OPENSSL, TLS_ERROR_OTHER, TLS_FALLBACK_OUT, TLS_FALLBACK_VERIFY,
                 TLS_VERIFY, TLS_VERIFY_NAME, TLS_CONFIG, SMTP_CONNECT, SMTP_LOST_FINAL_DOT, SMTP_CLOSED,
                 SMTP_CLOSED_LOCAL, SMTP_LOST, SMTP_LOCAL_CONNECT, UNEXPECTED_DISCONNECT, COMMAND_TIMEOUT, DATA_TIMEOUT,
-                SYNC_ERROR, PROTOCOL_ERROR, PROTOCOL_ERROR_QUOTED, CALL_DROPPED, NO_MAIL, AUTH_IGNORED, ETRN, NO_PTR,
-                NO_IP, HOST_LOOKUP_FAILED, FROZEN, STILL_FROZEN, CANCELLED, REMOVED, QUEUE_ONLY, NO_RECIPIENTS,
-                REWRITE_ERROR, RECEIVE_ERROR, LOCAL_TIMEOUT, TRANSPORT_OUTPUT, DELIVERY_PROCESS, LOCAL_HOST,
-                CONFIG_ERROR, BIND_FAILED, SPOOL_SPACE, EXEC_FAILED, MALWARE_ERROR, SPAM_ERROR, SA_ACTION, DKIM,
-                DKIM_ERROR, ARC, AUTH_RESULTS, QUEUE_RUN, DAEMON, DAEMON_SIGNAL, DAEMON_ERROR,
+                SYNC_ERROR, PROTOCOL_ERROR, PROTOCOL_ERROR_QUOTED, CALL_DROPPED, NO_MAIL_REMOTE, NO_MAIL, AUTH_IGNORED,
+                ETRN, NO_PTR, NO_IP, HOST_LOOKUP_FAILED, FROZEN, STILL_FROZEN, CANCELLED, REMOVED, QUEUE_ONLY,
+                NO_RECIPIENTS, REWRITE_ERROR, RECEIVE_ERROR, LOCAL_TIMEOUT, TRANSPORT_OUTPUT, DELIVERY_PROCESS,
+                LOCAL_HOST, CONFIG_ERROR, BIND_FAILED, SPOOL_SPACE, EXEC_FAILED, MALWARE_ERROR, SPAM_ERROR, SA_ACTION,
+                DKIM_VERBOSE, DKIM, DKIM_ERROR, ARC, AUTH_RESULTS, QUEUE_RUN, DAEMON, DAEMON_SIGNAL, DAEMON_ERROR,
             ],
             prefix=PREFIX,
         ),
@@ -991,6 +1014,7 @@ SAMPLES = {
         'SMTP syntax error in "MAIL FROM:<"a b>" H=(x) [203.0.113.9] malformed address: "a b> may not follow <"',
         'SMTP call from (ylmf-pc) [203.0.113.9] dropped: too many unrecognized commands (last was "GET / HTTP/1.1")',
         "no MAIL in SMTP connection from (ylmf-pc) [203.0.113.9]:41234 D=31s C=EHLO,AUTH,QUIT",
+        "no MAIL in SMTP connection from root D=0s C=QUIT",
         "H=mail.example.net [198.51.100.7] incomplete transaction (RSET) from <a@example.net> for bob@example.com",
         "login authenticator failed for (ylmf-pc) [203.0.113.9]:41234 I=[192.0.2.1]:587: 535 Incorrect "
         "authentication data (set_id=admin)",
@@ -1029,6 +1053,9 @@ SAMPLES = {
         "bob@example.com",
         # DKIM, ARC, Authentication-Results
         _ID + "DKIM: d=example.net s=sel1 c=relaxed/relaxed a=rsa-sha256 b=1024 [verification succeeded]",
+        _ID + "DKIM: d=example.net s=sel1 c=relaxed/relaxed a=rsa-sha256 b=2048 i=@example.net t=1709294409 "
+        "[verification failed - body hash mismatch (body probably modified in transit)]",
+        _ID + "DKIM: d=example.net s=sel1 c=relaxed/relaxed a=rsa-sha256 b=1024 [accept - local policy] extra",
         _ID + "DKIM: signing failed: RSA_LONG_LINE",
         _ID + "ARC: bad message body-hash",
         _ID + "Authentication-Results: mx1.example.com;\\n\tspf=pass smtp.mailfrom=example.net;\\n\tdkim=pass "
