@@ -137,6 +137,10 @@ class Parser:
 
     def __init__(self) -> None:
         self.envelopes = [(name, compile_plan(g)) for name, g in ENVELOPES]
+        #: per envelope, a test (no captures) for "any of the envelopes before it": see ``_first_envelope``
+        self.envelopes_before = [
+            "^(?:" + "|".join(to_regex(g, capture=False) for _, g in ENVELOPES[:i]) + ")" for i in range(len(ENVELOPES))
+        ]
         self.exim_inner = compile_plan(EXIM_INNER)
         self.candidates: dict[tuple[str, str], list[Candidate]] = {}
         self.dispatch: dict[str, Dispatch] = {}  # family prefix regex -> how to read prefix and key
@@ -250,7 +254,7 @@ class Parser:
         result = BatchResult()
         pending = lines
         enveloped: list[pl.DataFrame] = []
-        for name, plan in self.envelopes:
+        for name, plan in self.envelopes[self._first_envelope(lines.get_column("line")) :]:
             if pending.is_empty():
                 break
             rest = None
@@ -279,6 +283,21 @@ class Parser:
             frame = pl.concat(unparsed, how="diagonal_relaxed")
             result.unparsed = frame.join(lines.select("seq", "line"), on="seq", how="left").rename({"line": "raw"})
         return result
+
+    def _first_envelope(self, text: pl.Series) -> int:
+        """Where the envelope loop may start: past the envelopes that no line of ``text`` has.
+
+        A file has one envelope as a rule, and the loop tests the envelopes before it one by
+        one (for an Exim file five, 0.2 us a line). When a sample of lines all has one
+        envelope, the ones before it are tested together, in one pass; if no line has any
+        of them, the loop starts at that envelope. The lines take the envelopes they would
+        take in order.
+        """
+        sample = text.head(SAMPLE)
+        for i, (_, plan) in enumerate(self.envelopes):
+            if sample.str.contains(plan.head).all():
+                return i if i and not text.str.contains(self.envelopes_before[i]).any() else 0
+        return 0
 
     @staticmethod
     def _envelope_frame(hit: pl.DataFrame, name: str) -> pl.DataFrame:

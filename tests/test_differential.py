@@ -17,7 +17,7 @@ import pytest
 from loganalyzer.grammars import envelopes, exim, milters, postfix
 
 from loganalyzer import grammars
-from loganalyzer.parse import OTHER_PROGRAM, Parser, parse_line
+from loganalyzer.parse import OTHER_PROGRAM, SAMPLE, Parser, parse_line
 from loganalyzer.timestamps import YEARLESS
 
 from .conftest import sample_files
@@ -85,6 +85,16 @@ def test_grammar_samples(parser: Parser) -> None:
             else:
                 lines.extend(f"Mar  1 12:00:00 mx1 postfix/{daemon}[1]: {m}" for m in messages)
     _compare(parser, lines)
+
+
+def test_envelopes_before_the_sampled_one_are_skipped_only_when_no_line_has_them(parser: Parser) -> None:
+    exim_lines = [envelopes.SAMPLES["exim"][0]] * (SAMPLE + 50)
+    names = [name for name, _ in parser.envelopes]
+    assert parser._first_envelope(pl.Series(exim_lines)) == names.index("exim")
+    # past the sample, lines of envelopes tried before Exim's: the loop starts at the first envelope again
+    mixed = exim_lines[:SAMPLE] + envelopes.SAMPLES["iso-syslog"] + exim_lines[SAMPLE:] + envelopes.SAMPLES["bsd"]
+    assert parser._first_envelope(pl.Series(mixed)) == 0
+    _compare(parser, mixed)
 
 
 @pytest.mark.corpus
