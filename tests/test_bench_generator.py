@@ -10,7 +10,7 @@ import json
 import re
 import statistics
 from datetime import datetime, timedelta
-from itertools import islice
+from itertools import islice, pairwise
 from pathlib import Path
 
 import polars as pl
@@ -33,7 +33,7 @@ from loganalyzer.bench import (
 from loganalyzer.bench.command import build_parser, parse_modes
 from loganalyzer.bench.exim import base62, exim_duration
 from loganalyzer.bench.logs import GeneratedLog, count_arrivals
-from loganalyzer.bench.runs import eximstats_received, parse_stats
+from loganalyzer.bench.runs import eximstats_received, parse_stats, round_order
 from loganalyzer.parse import parse_line
 from loganalyzer.reading import read
 from loganalyzer.settings import Settings
@@ -417,6 +417,17 @@ def test_exim_parse_is_compared_with_postfix_round_by_round() -> None:
     assert _verdicts([slower, postfix])["exim_parse_vs_postfix"] is False
     # the Postfix log's run is no loganalyzer mode of the Exim log: it has no ratio to the baseline
     assert postfix.to_dict(_tool("eximstats", [3.0] * 3, [40] * 3, role="baseline"))["wall_ratio_vs_baseline"] is None
+
+
+def test_rounds_alternate_their_order() -> None:
+    # no tool always runs right after the same one: every other round is reversed
+    tools = [_tool(name, [1.0], [1]) for name in ("loganalyzer parse", "eximstats", "loganalyzer parse (Postfix log)")]
+    orders = [[t.name for t in round_order(tools, i)] for i in range(4)]
+    assert orders[0] == orders[2] == [t.name for t in tools]
+    assert orders[1] == orders[3] == orders[0][::-1]
+    followers = {pair for order in orders for pair in pairwise(order)}
+    assert ("eximstats", "loganalyzer parse (Postfix log)") in followers
+    assert ("eximstats", "loganalyzer parse") in followers
 
 
 def test_paired_ratio_follows_each_round() -> None:

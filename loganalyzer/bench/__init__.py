@@ -30,8 +30,9 @@ What is measured
    benchmark has polars loaded (~130 MB), which would hide every smaller figure.
    Wall time is taken around ``posix_spawn`` .. ``os.wait4`` and peak RSS is
    the ``ru_maxrss`` that ``wait4`` returns for that child alone. Tools run
-   alternately, ``--runs`` times each, after one read of the log(s) to warm the
-   page cache:
+   alternately, ``--runs`` times each (every other round in reverse order, so
+   that no command always follows the same one), after one read of the log(s)
+   to warm the page cache:
 
    * ``loganalyzer parse --stats FILE`` (mode ``parse``), which also says how
      many lines loganalyzer left unparsed;

@@ -4,7 +4,8 @@ A tiny helper process spawns each command: wall time is taken around
 ``posix_spawn`` .. ``os.wait4``, and peak RSS is the ``ru_maxrss`` that
 ``wait4`` returns for that child alone (not for earlier children, as
 ``RUSAGE_CHILDREN`` would). Tools run alternately so that a busy spell of a
-shared machine slows all of them, not one.
+shared machine slows all of them, not one, and every other round runs them
+in reverse order (:func:`round_order`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ __all__ = [
     "loganalyzer_argv",
     "machine_info",
     "measure",
+    "round_order",
     "run_benchmark",
     "scan_options",
 ]
@@ -310,6 +312,19 @@ class BenchRun:
         return next((r for r in self.results if r.role == "baseline"), None)
 
 
+def round_order(tools: list[ToolResult], index: int) -> list[ToolResult]:
+    """The tools in the order of round ``index``: as given, then reversed, and so on.
+
+    A command's time depends on what ran just before it: on this machine
+    ``parse --stats`` of the Exim log took 0.98 to 0.99 of Postfix's speed
+    when the Postfix run always came right after eximstats (three runs of 9
+    to 11 rounds), and 1.03 (paired) when the two alternated E P P E. With
+    one fixed order the same command has the same neighbour every round;
+    reversing every other round gives each command each neighbour as often.
+    """
+    return list(tools) if index % 2 == 0 else tools[::-1]
+
+
 class _CacheDirs:
     """Cache directories for loganalyzer's children, under the work directory.
 
@@ -429,7 +444,7 @@ def run_benchmark(
             m = measure(caches.argv(fill, shared), env={"XDG_CACHE_HOME": str(shared)})
             progress(f"fill: scan to fill the cache         {m.wall_s:8.2f} s  {m.peak_rss_kb / 1024:8.1f} MB")
         for i in range(runs):
-            for tool in tools:
+            for tool in round_order(tools, i):
                 first = not tool.runs
                 m, missed = _run_tool(tool, caches, capture=first)
                 if missed:
