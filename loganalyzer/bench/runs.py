@@ -315,12 +315,11 @@ class BenchRun:
 def round_order(tools: list[ToolResult], index: int) -> list[ToolResult]:
     """The tools in the order of round ``index``: as given, then reversed, and so on.
 
-    A command's time depends on what ran just before it: on this machine
-    ``parse --stats`` of the Exim log took 0.98 to 0.99 of Postfix's speed
-    when the Postfix run always came right after eximstats (three runs of 9
-    to 11 rounds), and 1.03 (paired) when the two alternated E P P E. With
-    one fixed order the same command has the same neighbour every round;
-    reversing every other round gives each command each neighbour as often.
+    With one fixed order the same command always runs right after the same
+    one (Postfix's ``parse`` after eximstats, say), and whatever that
+    neighbour leaves behind -- a warm or cold cache, a busy or idle spell of
+    the host -- would weigh on one side of a paired ratio every round.
+    Reversing every other round gives each command each neighbour as often.
     """
     return list(tools) if index % 2 == 0 else tools[::-1]
 
