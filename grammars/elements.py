@@ -88,7 +88,7 @@ class FieldEnd(pp.Token):
 
 
 class Cut(pp.Empty):
-    """Where the compiler may split a line grammar into two plans; matches nothing.
+    """Where the compiler splits a line grammar into two plans; matches nothing.
 
     Rust's one-pass capture engine handles at most 16 groups, and needs every
     byte to say which part of the pattern it belongs to: two optional fields
