@@ -350,6 +350,15 @@ def without_copies(rows: pl.LazyFrame) -> pl.LazyFrame:
     return pl.concat([rows.filter(~copied), once], how="vertical_relaxed")
 
 
+#: How each line found its session while the index is built: an enum, so that the rows carry a byte, not text
+#: (the index gives it as text, like Postfix's).
+_CORRELATIONS = pl.Enum(["exim-ci", "exim-pid", "pair", "exim-ip-port", "exim-ip-time"])
+
+
+def _correlation(name: str) -> pl.Expr:
+    return pl.lit(name, dtype=_CORRELATIONS)
+
+
 def build_session_lines(events: pl.LazyFrame) -> pl.LazyFrame:
     """The session index of Exim lines: the columns of :func:`loganalyzer.sessions.build_session_lines`.
 
@@ -368,14 +377,14 @@ def build_session_lines(events: pl.LazyFrame) -> pl.LazyFrame:
     pid_host = (pl.col("pid").is_not_null() & ~pl.col("_daemon")).any().over("host")
     mode = (
         pl.when(pl.col("connection_id").is_not_null())
-        .then(pl.lit("exim-ci"))
+        .then(_correlation("exim-ci"))
         .when(pid_host & pl.col("pid").is_not_null() & ~pl.col("_daemon"))
-        .then(pl.lit("exim-pid"))
+        .then(_correlation("exim-pid"))
         .when(pid_host & (kind == "connect"))
-        .then(pl.lit("pair"))
+        .then(_correlation("pair"))
         .when(pl.col("client_port").is_not_null())
-        .then(pl.lit("exim-ip-port"))
-        .otherwise(pl.lit("exim-ip-time"))
+        .then(_correlation("exim-ip-port"))
+        .otherwise(_correlation("exim-ip-time"))
     )
     # every correlation below reads these rows: build them once, not once per branch
     rows = rows.with_columns(mode.alias("correlation")).collect().rechunk().lazy()
@@ -391,7 +400,7 @@ def build_session_lines(events: pl.LazyFrame) -> pl.LazyFrame:
     paired = _pair_connects(connects, pid)
     # a connection line nobody took is a session of its own (its process wrote nothing in this log)
     pair = connects.join(paired, on="seq", how="left").with_columns(
-        pl.coalesce(pl.col("_session"), pl.col("seq")).alias("_session"), pl.lit("exim-pid").alias("correlation")
+        pl.coalesce(pl.col("_session"), pl.col("seq")).alias("_session"), _correlation("exim-pid").alias("correlation")
     )
     columns = ["seq", "ts", "kind", "source", "line_no", "correlation", "_session"]
     by_process = pl.concat([pid.lazy().select(columns), pair.select(columns)], how="vertical_relaxed").with_columns(
@@ -403,7 +412,7 @@ def build_session_lines(events: pl.LazyFrame) -> pl.LazyFrame:
     return every.select(
         "seq", "ts", "kind", "source", "line_no", pl.col("_session").alias("session_id"),
         pl.lit(None, dtype=pl.Int32).alias("segment"), pl.lit(None, dtype=pl.Int32).alias("last_segment"),
-        pl.lit("exim").alias("daemon"), "correlation",
+        pl.lit("exim").alias("daemon"), pl.col("correlation").cast(pl.String),
     )  # fmt: skip
 
 
