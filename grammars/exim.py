@@ -134,6 +134,28 @@ _DN = seq(lit(' DN="'), field("tls_peer_dn", r'[^"]*'), lit('"'))
 #: ``add_tls_info_for_log()`` (smtp_in.c): X=, CV=, DN=, SNI=, each only when known.
 _TLS_INFO = seq(opt(_TLS), opt(_CV), opt(_DN), opt(lit(" SNI="), field("tls_sni", r"[^ ]+")))
 
+# --- the same parts as fields ended by FIELD_END, for the one-pass forms of the frequent lines ----
+
+_INTERFACE_FIELD = opt(lit("I=["), field("local_ip", r"[^\]]*"), lit("]:"), field("local_port", r"[0-9]+"), FIELD_END)
+#: ``fullhost[ I=..][ U=rfc1413][ Ci=..]``: a remote host as ``host_and_ident(TRUE)`` writes it after ``H=``.
+_REMOTE_HOST_FIELDS = seq(
+    FULLHOST,
+    FIELD_END,
+    _INTERFACE_FIELD,
+    opt(lit("U="), skip(r"[^ :]+"), FIELD_END),
+    opt(lit("Ci="), field("connection_id", r"[0-9]+"), FIELD_END),
+)
+#: ``X=``, ``CV=`` and ``DN=``, each only when known (SNI= follows where a line has it).
+_TLS_FIELDS = seq(
+    opt(_TLS_FIELD, FIELD_END),
+    opt(lit("CV="), field("tls_verified", r"[a-z]+"), FIELD_END),
+    opt(lit('DN="'), field("tls_peer_dn", r'[^"]*'), lit('"'), FIELD_END),
+)
+_SNI_FIELD = opt(lit("SNI="), field("tls_sni", r"[^ ]+"), FIELD_END)
+_AUTH_FIELD = opt(
+    lit("A="), field("sasl_method", r"[^ :]+"), opt(lit(":"), field("sasl_username", r"[^ ]+")), FIELD_END
+)
+
 REPLY_CODE = field("reply_code", r"[2-5][0-9][0-9]")
 DSN = field("dsn", r"[245]\.[0-9]{1,3}\.[0-9]{1,3}")
 #: ``check_response()`` (transports/smtp.c): ``SMTP error from remote mail server after [pipelined
@@ -151,14 +173,7 @@ _REMOTE_SMTP_ERROR = (
 #: caller, each part ended by a space or the end of the line (see ``FIELD_END``).
 _ARRIVAL_HOST = pp.MatchFirst(
     [
-        seq(
-            lit("H="),
-            FULLHOST,
-            FIELD_END,
-            opt(lit("I=["), field("local_ip", r"[^\]]*"), lit("]:"), field("local_port", r"[0-9]+"), FIELD_END),
-            opt(lit("U="), skip(r"[^ :]+"), FIELD_END),
-            opt(lit("Ci="), field("connection_id", r"[0-9]+"), FIELD_END),
-        ),
+        seq(lit("H="), _REMOTE_HOST_FIELDS),
         seq(lit("U="), field("ident", r"[^ :]+"), FIELD_END, opt(lit("Ci="), skip(r"[0-9]+"), FIELD_END)),
     ]
 ).leave_whitespace()
@@ -183,11 +198,9 @@ ARRIVAL = Kind(
         opt(lit("P="), field("proto", r"[a-z0-9-]+"), FIELD_END),
         CUT,
         opt(lit("L"), skip(r"[-*.]?"), FIELD_END),
-        opt(_TLS_FIELD, FIELD_END),
-        opt(lit("CV="), field("tls_verified", r"[a-z]+"), FIELD_END),
-        opt(lit('DN="'), field("tls_peer_dn", r'[^"]*'), lit('"'), FIELD_END),
-        opt(lit("SNI="), field("tls_sni", r"[^ ]+"), FIELD_END),
-        opt(lit("A="), field("sasl_method", r"[^ :]+"), opt(lit(":"), field("sasl_username", r"[^ ]+")), FIELD_END),
+        _TLS_FIELDS,
+        _SNI_FIELD,
+        _AUTH_FIELD,
         opt(lit("PRDR"), FIELD_END),
         opt(lit("K"), FIELD_END),
         CUT,
@@ -229,11 +242,9 @@ DELIVERED = Kind(
         opt(lit("R="), field("router", r"[^ ]+"), FIELD_END),
         opt(lit("T="), field("transport", r"[^ ]+"), FIELD_END),
         opt(_RELAY, opt(lit("*")), FIELD_END),
-        opt(lit("I=["), field("local_ip", r"[^\]]*"), lit("]:"), field("local_port", r"[0-9]+"), FIELD_END),
+        _INTERFACE_FIELD,
         CUT,
-        opt(_TLS_FIELD, FIELD_END),
-        opt(lit("CV="), field("tls_verified", r"[a-z]+"), FIELD_END),
-        opt(lit('DN="'), field("tls_peer_dn", r'[^"]*'), lit('"'), FIELD_END),
+        _TLS_FIELDS,
         text("details"),
     ),
     prefix="required",
@@ -373,17 +384,11 @@ REJECT_RCPT = Kind(
 #: letter (``Ci=``/``CV=``, ``SNI=``/``SPF=``, ``DN=``/``DMARC=``).
 REJECT_RCPT_REMOTE = Kind(
     "reject",
-    seq(pp.MatchFirst([lit("DS H="), lit("H=")]).leave_whitespace(), FULLHOST, FIELD_END,
-        opt(lit("I=["), field("local_ip", r"[^\]]*"), lit("]:"), field("local_port", r"[0-9]+"), FIELD_END),
-        opt(lit("U="), skip(r"[^ :]+"), FIELD_END), opt(lit("Ci="), field("connection_id", r"[0-9]+"), FIELD_END),
+    seq(pp.MatchFirst([lit("DS H="), lit("H=")]).leave_whitespace(), _REMOTE_HOST_FIELDS,
         CUT,
-        opt(_TLS_FIELD, FIELD_END), opt(lit("CV="), field("tls_verified", r"[a-z]+"), FIELD_END),
-        opt(lit('DN="'), field("tls_peer_dn", r'[^"]*'), lit('"'), FIELD_END),
-        opt(lit("SNI="), field("tls_sni", r"[^ ]+"), FIELD_END),
+        _TLS_FIELDS, _SNI_FIELD,
         CUT,
-        opt(lit("F="), opt(lit("<")), field("sender", r"[^<> ]*"), opt(lit(">")), FIELD_END,
-            opt(lit("A="), field("sasl_method", r"[^ :]+"), opt(lit(":"), field("sasl_username", r"[^ ]+")),
-                FIELD_END)),
+        opt(lit("F="), opt(lit("<")), field("sender", r"[^<> ]*"), opt(lit(">")), FIELD_END, _AUTH_FIELD),
         opt(lit("SPF="), field("spf_result", r"[a-z]+"), FIELD_END),
         opt(lit("DMARC="), field("dmarc_result", r"[a-z]+"), FIELD_END),
         one_of("action", "rejected", "temporarily rejected"), lit(" "), one_of("stage", "RCPT"), lit(" <"),
@@ -688,11 +693,8 @@ NO_MAIL = Kind(
 #: before the general form, which a local caller's line (``from root``) falls back to.
 NO_MAIL_REMOTE = Kind(
     "no-mail",
-    seq(lit("no MAIL in "), opt(lit("TFO"), opt(lit("*")), lit(" ")), lit("SMTP connection from "), FULLHOST,
-        FIELD_END,
-        opt(lit("I=["), field("local_ip", r"[^\]]*"), lit("]:"), field("local_port", r"[0-9]+"), FIELD_END),
-        opt(lit("U="), skip(r"[^ :]+"), FIELD_END), opt(lit("Ci="), field("connection_id", r"[0-9]+"), FIELD_END),
-        opt(lit("D="), field("duration", r"[^ ]+"), FIELD_END), text("details")),
+    seq(lit("no MAIL in "), opt(lit("TFO"), opt(lit("*")), lit(" ")), lit("SMTP connection from "),
+        _REMOTE_HOST_FIELDS, opt(lit("D="), field("duration", r"[^ ]+"), FIELD_END), text("details")),
 )  # fmt: skip
 INCOMPLETE = Kind(
     "incomplete-transaction",
