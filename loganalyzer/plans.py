@@ -36,6 +36,7 @@ Both halves of the pair (pyparsing and the plan) come from one object, and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 import pyparsing as pp
@@ -161,21 +162,19 @@ def _sequence(elements: list[pp.ParserElement], *, capture: bool) -> str:
     return "".join(out)
 
 
+def _walk(expr: pp.ParserElement) -> Iterator[pp.ParserElement]:
+    """``expr`` and every element inside it, depth first, in order of appearance."""
+    yield expr
+    if isinstance(expr, pp.ParseExpression):
+        for sub in expr.exprs:
+            yield from _walk(sub)
+    elif isinstance(expr, pp.ParseElementEnhance):
+        yield from _walk(expr.expr)
+
+
 def field_names(expr: pp.ParserElement) -> list[str]:
     """Every results name in ``expr``, in order of appearance."""
-    names: list[str] = []
-
-    def walk(e: pp.ParserElement) -> None:
-        if e.resultsName:
-            names.append(e.resultsName)
-        if isinstance(e, pp.ParseExpression):
-            for sub in e.exprs:
-                walk(sub)
-        elif (isinstance(e, pp.ParseElementEnhance) and not isinstance(e, pp.SkipTo)) or isinstance(e, pp.SkipTo):
-            walk(e.expr)
-
-    walk(expr)
-    return names
+    return [e.resultsName for e in _walk(expr) if e.resultsName]
 
 
 @dataclass(frozen=True)
@@ -252,19 +251,9 @@ def _anchor(parts: list[pp.ParserElement], *, end: bool, sentinel: bool = False)
     return f"^(?P<{HEAD}>{body.rstrip('$')})" + tail
 
 
-def _has_field_end(expr: pp.ParserElement) -> bool:
-    if isinstance(expr, FieldEnd):
-        return True
-    if isinstance(expr, pp.ParseExpression):
-        return any(_has_field_end(e) for e in expr.exprs)
-    if isinstance(expr, pp.ParseElementEnhance):
-        return _has_field_end(expr.expr)
-    return False
-
-
 def compile_plan(grammar: pp.ParserElement) -> Plan:
     """Compile a line grammar (built with :mod:`grammars.elements`) into a plan."""
-    sentinel = _has_field_end(grammar)
+    sentinel = any(isinstance(e, FieldEnd) for e in _walk(grammar))
     plan = _compile_elements(_flatten(grammar), sentinel=sentinel)
     if sentinel:
         plan = replace(plan, sentinel=True)
