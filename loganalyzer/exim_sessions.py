@@ -199,11 +199,15 @@ def _numbered(frame: pl.DataFrame, keys: list[str]) -> pl.Series:
     return frame.select(keys).join(numbers, on=keys, how="left", nulls_equal=True, maintain_order="left")["_key"]
 
 
+def _key_starts() -> pl.Expr:
+    """Whether a row starts its key's rows (rows grouped by ``_key``)."""
+    return (pl.col("_key") != pl.col("_key").shift(1)).fill_null(True)
+
+
 def _shared(ordered: pl.DataFrame, keys: list[str]) -> bool:
     """Whether two keys share a ``_key`` in ``ordered``, whose rows are sorted on it: they would meet there."""
-    same = pl.col("_key") == pl.col("_key").shift(1)
     differs = pl.any_horizontal(pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys)
-    return bool(ordered.select((same & differs).fill_null(False).any()).item())
+    return bool(ordered.select((~_key_starts() & differs).fill_null(False).any()).item())
 
 
 def _grouped(rows: pl.LazyFrame, keys: list[str], *, by_time: bool = True) -> pl.DataFrame:
@@ -232,8 +236,7 @@ def _in_order(frame: pl.DataFrame, ids: pl.Series, *, by_time: bool) -> pl.DataF
     )
     order = narrow.sort("seq").sort("_key", maintain_order=True)
     if by_time:
-        same_key = pl.col("_key") == pl.col("_key").shift(1)
-        back = (same_key & (pl.col("ts") < pl.col("ts").shift(1))).fill_null(False) | pl.col("ts").is_null()
+        back = (~_key_starts() & (pl.col("ts") < pl.col("ts").shift(1))).fill_null(False) | pl.col("ts").is_null()
         if order.select(back.any()).item():
             order = order.sort("_key", "ts", "seq")
     return frame[order.get_column("_row")].with_columns(order.get_column("_key"))
@@ -242,7 +245,7 @@ def _in_order(frame: pl.DataFrame, ids: pl.Series, *, by_time: bool) -> pl.DataF
 def _cut(rows: pl.LazyFrame, keys: list[str], *, gap: int, doom_starts: bool, client_changes: bool) -> pl.DataFrame:
     """``_session`` (provisional id) for rows of one correlation: see the module doc for the rules."""
     grouped = _grouped(rows, keys)
-    new_key = (pl.col("_key") != pl.col("_key").shift(1)).fill_null(True)
+    new_key = _key_starts()
 
     def prev(c: str) -> pl.Expr:
         return pl.col(c).shift(1).fill_null(False)
@@ -303,7 +306,7 @@ def _pair_connects(connects: pl.LazyFrame, sessions: pl.DataFrame) -> pl.LazyFra
     # sorted by key: running sums per key are global ones minus their value where the key starts,
     # and a running minimum per key is a global one over values pushed down by each new key
     c = pl.col("_c").cast(pl.Int64)
-    new_key = (pl.col("_key") != pl.col("_key").shift(1)).fill_null(True)
+    new_key = _key_starts()
     keyed = keyed.with_columns(new_key.alias("_new"), new_key.cast(pl.Int64).cum_sum().alias("_g"))
 
     def per_key_cum_sum(x: pl.Expr) -> pl.Expr:
