@@ -34,6 +34,7 @@ samples/postfix/scenarios/rapid-retry.log:3: Apr 15 08:00:02 mx1 postfix/smtpd[2
 (12, [])
 """
 
+from . import allocator  # noqa: F401 (first: polars' allocator reads its settings when polars is imported)
 from .api import Source, attempts, detect, evidence, greylist_delay, load, retries, sessions, to_arrow
 from .detectors import DETECTORS
 from .evidence import evidence_lines

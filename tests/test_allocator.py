@@ -1,0 +1,32 @@
+"""loganalyzer sets polars' allocator before polars reads it, and keeps a user's own setting."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from loganalyzer.allocator import JEMALLOC_CONF, JEMALLOC_VARIABLE
+
+# polars appends a setting it finds to its own, and the later keys win
+SHOW = f"import os, loganalyzer, polars; print(os.environ.get({JEMALLOC_VARIABLE!r}, ''))"
+
+
+def _setting_after_import(env_value: str | None) -> str:
+    env = {k: v for k, v in os.environ.items() if k != JEMALLOC_VARIABLE}
+    if env_value is not None:
+        env[JEMALLOC_VARIABLE] = env_value
+    done = subprocess.run([sys.executable, "-c", SHOW], env=env, capture_output=True, text=True, check=True)
+    return done.stdout.strip()
+
+
+def test_our_setting_is_the_last_word_when_loganalyzer_comes_first() -> None:
+    # if polars were imported before the allocator module, it would have set the variable first
+    # and ours would not be in it at all
+    assert _setting_after_import(None).endswith("," + JEMALLOC_CONF)
+
+
+def test_a_users_own_setting_is_kept() -> None:
+    setting = _setting_after_import("dirty_decay_ms:2000")
+    assert setting.endswith(",dirty_decay_ms:2000")
+    assert JEMALLOC_CONF not in setting
