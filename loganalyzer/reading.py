@@ -54,9 +54,13 @@ def read(paths: str | Iterable[str], settings: Settings | None = None, *, parser
     return read_inputs(items, settings, parser=parser)
 
 
-@dataclass(frozen=True)
+@dataclass
 class _Job:
-    """One chunk to parse, with its place and how to settle its timestamps."""
+    """One chunk to parse, with its place and how to settle its timestamps.
+
+    Not frozen: the worker drops ``data`` once the lines are split (its pool
+    keeps the job until the call returns, and the text is a chunk's worth of memory).
+    """
 
     data: bytes
     source: str
@@ -96,7 +100,9 @@ def _parse_chunk(job: _Job, parser: Parser | None = None) -> _Done:
     if parser is None:
         _WORKER_PARSER = _WORKER_PARSER or Parser()
         parser = _WORKER_PARSER
+    size = len(job.data)
     batch = to_batch(job.data)
+    job.data = b""
     n = len(batch.lines)
     frame = pl.DataFrame(
         {
@@ -118,7 +124,7 @@ def _parse_chunk(job: _Job, parser: Parser | None = None) -> _Done:
         settled = piece.drop("_local") if pending else piece.drop("_local", *PENDING)
         settled = _conform(settled.with_columns(source), UNPARSED_SCHEMA if part == UNPARSED_PART else EVENTS_SCHEMA)
         pieces[part] = (keep(settled, job.spill, part, job.chunk), pending)
-    return _Done(job.chunk, n, batch.replaced, len(job.data), times.years, pieces)
+    return _Done(job.chunk, n, batch.replaced, size, times.years, pieces)
 
 
 def _conform(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .sources.lines import BATCH_BYTES
 from .timestamps import local_timezone, validate_timezone
 
 __all__ = ["GROUP_BY", "Settings", "SettingsError", "load_config"]
@@ -71,7 +72,7 @@ class Settings:
     timezone: str = field(default_factory=local_timezone)
     rotated: bool = True
     jobs: int = field(default_factory=_default_jobs)
-    batch_bytes: int = 16 << 20
+    batch_bytes: int = BATCH_BYTES
     spill_bytes: int = 64 << 20
     spill_dir: str | None = None
 
