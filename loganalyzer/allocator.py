@@ -1,15 +1,17 @@
-"""How polars' allocator gives freed memory back: at once to the system, not "muzzy" first.
+"""How polars' allocator gives freed memory back: straight to the system, not "muzzy" first.
 
 polars allocates with jemalloc and configures it, when it is imported, to keep
-freed pages for 500 ms and then to mark them free for another second (``muzzy``:
+freed pages for 500 ms and then to mark them free for another second (muzzy:
 ``MADV_FREE``, which Linux counts in the resident size until it needs the
 pages). Each stage of a read builds and drops a few hundred MB (a chunk's
 captures in a worker; a join and a ``group_by`` in the main process), so the
-garbage of one stage is still resident while the next runs and the peaks add
-up. Returning pages after 100 ms, and without the muzzy state, took about
-40 MB off each worker and 30 to 60 MB off the main process on the benchmark
-log, at no measurable cost in time. (Returning them at once costs the workers
-about 15% more CPU.)
+garbage of one stage still counts while the next runs. Without the muzzy
+state (pages returned with ``MADV_DONTNEED`` after the 500 ms) the peak
+resident size of ``parse --stats`` fell by 40 to 60 MB on the benchmark logs
+(Exim 707-737 to 673-684 MB, Postfix 694-718 to 658-680), with run times
+within the machine's noise. Returning pages after 100 ms took off about 100 MB
+but cost half a second more system time a run, and at once about 15% more CPU
+in the workers: not taken.
 
 polars appends an existing ``_RJEM_MALLOC_CONF`` to its own settings, and the
 later ones win; jemalloc reads them once, when polars is first imported. This
@@ -27,8 +29,8 @@ __all__ = ["JEMALLOC_CONF", "JEMALLOC_VARIABLE", "configure"]
 
 #: The environment variable polars' jemalloc reads (its symbols carry the ``_rjem_`` prefix).
 JEMALLOC_VARIABLE = "_RJEM_MALLOC_CONF"
-#: Freed pages go back to the system after 100 ms.
-JEMALLOC_CONF = "dirty_decay_ms:100,muzzy_decay_ms:0"
+#: Freed pages go back to the system when polars' dirty decay (500 ms) ends, not a second later.
+JEMALLOC_CONF = "muzzy_decay_ms:0"
 
 
 def configure() -> None:

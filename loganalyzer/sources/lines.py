@@ -23,8 +23,8 @@ __all__ = ["BATCH_BYTES", "LineBatch", "split_chunks", "split_lines", "to_batch"
 
 #: Target size of one batch of lines (the parser's unit of work). Every batch pays fixed costs (each
 #: of some sixty regexes compiled again, since polars keeps 32 per thread; a Parquet file per line
-#: kind; a few hundred small frame operations): 32 MB batches took 7% less worker CPU than 16 MB on
-#: the benchmark log, for a worker peak of about 400 MB instead of 300.
+#: kind; a few hundred small frame operations): 32 MB batches took 7-15% less worker CPU than 16 MB
+#: on the benchmark logs, for a worker peak of 390-415 MB instead of 345 (see reading._parse_chunk).
 BATCH_BYTES = 32 << 20
 
 _REPLACEMENT = "\ufffd"
