@@ -275,30 +275,64 @@ def _cut(rows: pl.LazyFrame, keys: list[str], *, gap: int, doom_starts: bool, cl
     )
 
 
+#: What ties a daemon's connection line to the process that served it.
+_PAIR_KEY = ["host", "client_ip", "client_port"]
+
+
 def _pair_connects(connects: pl.LazyFrame, sessions: pl.DataFrame) -> pl.LazyFrame:
     """(seq, _session) of the daemon's connection lines, paired with the sessions of their processes.
 
     Per (host, client address, port), the k-th session that had a connection
-    line before it takes the k-th such line, first come first served: with
-    ``c_i`` connection lines before the i-th session, the lines taken after i
-    sessions are ``i + min(0, min_{j<=i}(c_j - j))``, and the i-th session takes
-    one when that count grew. A session that began before the log did takes
-    none; a connection line left over (its process wrote nothing yet) keeps no
-    session.
+    line before it takes the k-th such line, first come first served. A session
+    that began before the log did takes none; a connection line left over (its
+    process wrote nothing yet) keeps no session. Usually each connection line
+    is followed by its own session before the next line of the same address
+    comes, and then every line simply takes the first session after it
+    (:func:`_next_sessions`); only when two lines reach for one session are the
+    lines counted (:func:`_first_come_first_served`).
     """
-    key = ["host", "client_ip", "client_port"]
     starts = (
         sessions.lazy()
         .group_by("_session")
-        .agg(
-            pl.col("seq").min().alias("seq"),
-            *(pl.col(k).drop_nulls().first() for k in key),
-        )
+        .agg(pl.col("seq").min().alias("seq"), *(pl.col(k).drop_nulls().first() for k in _PAIR_KEY))
+        .collect()
     )
+    lines = connects.select(*_PAIR_KEY, "seq").collect()
+    paired = _next_sessions(lines, starts)
+    if paired.get_column("_session").drop_nulls().is_duplicated().any():
+        return _first_come_first_served(lines, starts)
+    return paired.lazy()
+
+
+def _next_sessions(lines: pl.DataFrame, starts: pl.DataFrame) -> pl.DataFrame:
+    """(seq, _session): each connection line with the first session of its address that starts after it.
+
+    The same pairs as first come first served when no two lines name one
+    session: a line is then always taken before the next one arrives.
+    """
+    # as_of's groups do not match nulls (Exim's own files name no host; a port may be missing): fill them
+    fill = [pl.col("host").to_physical().cast(pl.Int64).fill_null(-1), pl.col("client_port").fill_null(-1)]
+    later = starts.select(*_PAIR_KEY, pl.col("seq").alias("_start"), "_session").with_columns(fill).sort("_start")
+    return (
+        lines.with_columns(fill)
+        .sort("seq")
+        .join_asof(later, left_on="seq", right_on="_start", by=_PAIR_KEY, strategy="forward", check_sortedness=False)
+        .select("seq", "_session")
+    )
+
+
+def _first_come_first_served(lines: pl.DataFrame, starts: pl.DataFrame) -> pl.LazyFrame:
+    """(seq, _session) of the connection lines, counted per address: see :func:`_pair_connects`.
+
+    With ``c_i`` connection lines before the i-th session of an address, the
+    lines taken after i sessions are ``i + min(0, min_{j<=i}(c_j - j))``, and
+    the i-th session takes one when that count grew.
+    """
+    key = _PAIR_KEY
     both = pl.concat(
         [
-            connects.select(*key, "seq", pl.lit(True).alias("_c"), pl.lit(None, dtype=pl.Int64).alias("_session")),
-            starts.select(*key, "seq", pl.lit(False).alias("_c"), "_session"),
+            lines.lazy().select(*key, "seq", pl.lit(True).alias("_c"), pl.lit(None, dtype=pl.Int64).alias("_session")),
+            starts.lazy().select(*key, "seq", pl.lit(False).alias("_c"), "_session"),
         ],
         how="vertical_relaxed",
     )
@@ -326,8 +360,8 @@ def _pair_connects(connects: pl.LazyFrame, sessions: pl.DataFrame) -> pl.LazyFra
         )
         .select("_key", "_rank", "_session")
     )
-    lines = keyed.filter(pl.col("_c")).select("_key", "seq", pl.col("_c_before").alias("_rank"))
-    return lines.join(taken, on=["_key", "_rank"], how="left").select("seq", "_session")
+    waiting = keyed.filter(pl.col("_c")).select("_key", "seq", pl.col("_c_before").alias("_rank"))
+    return waiting.join(taken, on=["_key", "_rank"], how="left").select("seq", "_session")
 
 
 #: Kinds of lines Exim writes to its reject log as well as its main log.

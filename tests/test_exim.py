@@ -21,6 +21,7 @@ wrong-domain-mx           +pid                                        exim-pid
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -407,3 +408,52 @@ def test_keys_sharing_a_hash_give_the_same_sessions(name: str, monkeypatch: pyte
 
     monkeypatch.setattr(exim_sessions, "_key_ids", one_value)
     assert read(str(EXIM / name), SETTINGS).session_lines.collect().sort("seq").equals(expected)
+
+
+def _connections(pattern_per_address: list[str], seed: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Connection lines and session starts of several addresses, interleaved at random.
+
+    Each address follows its pattern in order: ``c`` the daemon's line, ``s`` a
+    session of a process; the seq of every row is its place in the whole log.
+    """
+    rng = random.Random(seed)
+    queues = [list(pattern) for pattern in pattern_per_address]
+    lines, starts = [], []
+    seq = 0
+    while any(queues):
+        address = rng.choice([i for i, q in enumerate(queues) if q])
+        key = {
+            "host": "mx1" if address % 2 else None,  # Exim's own files name no host
+            "client_ip": f"192.0.2.{address}",
+            "client_port": None if address % 3 == 0 else 40000 + address,  # without +incoming_port
+        }
+        if queues[address].pop(0) == "c":
+            lines.append({**key, "seq": seq})
+        else:
+            starts.append({**key, "seq": seq, "_session": seq})
+        seq += 1
+    schema = {"host": pl.Categorical, "client_ip": pl.String, "client_port": pl.Int32, "seq": pl.Int64}
+    return pl.DataFrame(lines, schema=schema), pl.DataFrame(starts, schema={**schema, "_session": pl.Int64})
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_pairing_with_the_next_session_is_first_come_first_served_when_no_two_lines_meet(seed: int) -> None:
+    # a session begun before the log, lines without a process yet, and one line before each session
+    lines, starts = _connections(["scscs", "cscsc", "sscs", "cscscscs", "s", "c"] * 4, seed)
+    fast = exim_sessions._next_sessions(lines, starts)
+    assert not fast.get_column("_session").drop_nulls().is_duplicated().any()
+    assert fast.get_column("_session").null_count() > 0  # some lines keep no session
+    counted = exim_sessions._first_come_first_served(lines, starts).collect()
+    assert fast.sort("seq").equals(counted.sort("seq"))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_two_lines_before_one_session_are_counted(seed: int) -> None:
+    # two connections at once from one address: the first session takes the first line, the second the second
+    lines, starts = _connections(["ccss", "cscs", "cccss"] * 4, seed)
+    assert exim_sessions._next_sessions(lines, starts).get_column("_session").drop_nulls().is_duplicated().any()
+    paired = exim_sessions._pair_connects(lines.lazy(), starts).collect().sort("seq")
+    assert paired.equals(exim_sessions._first_come_first_served(lines, starts).collect().sort("seq"))
+    first = lines.filter(pl.col("client_ip") == "192.0.2.0").get_column("seq").to_list()
+    sessions = starts.filter(pl.col("client_ip") == "192.0.2.0").get_column("_session").to_list()
+    assert paired.filter(pl.col("seq").is_in(first)).get_column("_session").to_list() == sessions
