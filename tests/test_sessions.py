@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
 from loganalyzer.reading import read
@@ -65,3 +67,22 @@ def test_messages_follow_the_queue_id() -> None:
     assert bounced["bounced"] == 1 and bounced["origin"] == "smtp" and bounced["session_id"] is not None
     notice = messages.filter(pl.col("queue_id") == "4TqQ0s0ppkz9vZc").row(0, named=True)
     assert notice["origin"] == "notification" and notice["sender"] == ""
+
+
+def test_one_queue_id_on_two_hosts_at_once_is_two_messages(tmp_path: Path) -> None:
+    # a central syslog: both servers handle a message of the same queue id at the same time
+    lines = []
+    for step in (
+        "{host} postfix/qmgr[70]: 3E4F5A6B7C: from=<{user}@example.org>, size=2048, nrcpt=1 (queue active)",
+        "{host} postfix/local[71]: 3E4F5A6B7C: to=<{user}@example.com>, relay=local, delay=0.2, "
+        "delays=0.1/0.01/0/0.09, dsn=2.0.0, status=sent (delivered to mailbox)",
+        "{host} postfix/qmgr[70]: 3E4F5A6B7C: removed",
+    ):
+        for host, user in (("mx1", "ann"), ("mx2", "bob")):
+            lines.append("May 20 10:00:0" + str(len(lines)) + " " + step.format(host=host, user=user))
+    path = tmp_path / "two-hosts.log"
+    path.write_text("\n".join(lines) + "\n")
+    messages = read(str(path), SETTINGS).messages.collect().sort("host")
+    assert messages["host"].cast(pl.String).to_list() == ["mx1", "mx2"]
+    assert messages["sender"].to_list() == ["ann@example.org", "bob@example.org"]
+    assert messages["delivered"].to_list() == [1, 1] and messages["removed"].all()
