@@ -38,6 +38,7 @@ __all__ = [
     "build_session_lines",
     "build_sessions",
     "delivery_status",
+    "in_key_order",
     "number_lifecycles",
     "reply_class",
     "with_command_pairs",
@@ -104,9 +105,10 @@ def build_session_lines(events: pl.LazyFrame, *, exim: bool = True, postfix: boo
     whose id is the ``seq`` of its first line. Columns ``correlation``,
     ``segment`` and ``last_segment`` say how the session was cut.
 
-    Lines are sorted by (key, seq) once; everything else is a running sum or a
-    fill over that order (a value taken where a key or segment starts and
-    carried forward), with no grouping: the index costs about one sort.
+    Lines are sorted by (key, seq) once (:func:`in_key_order`); everything else
+    is a running sum or a fill over that order (a value taken where a key or
+    segment starts and carried forward), with no grouping: the index costs
+    about one sort.
 
     ``exim``/``postfix`` false skips that MTA's correlation, which would only
     read columns to find nothing (the Postfix one still runs when both are
@@ -114,14 +116,13 @@ def build_session_lines(events: pl.LazyFrame, *, exim: bool = True, postfix: boo
     """
     parts = []
     for daemon, (keys, correlation) in _CORRELATION.items() if postfix or not exim else ():
-        part = (
+        keyed = (
             events.filter(pl.col("daemon") == daemon)
             .select("seq", "ts", "kind", "source", "line_no", *keys)
             .filter(pl.all_horizontal(pl.col(k).is_not_null() for k in keys))
-            .sort([*keys, "seq"])
         )
         parts.append(
-            _segments(part, keys).select(
+            _segments(in_key_order(keyed.collect(), keys).lazy(), keys).select(
                 "seq", "ts", "kind", "source", "line_no", "session_id", "segment", "last_segment",
                 pl.lit(daemon).alias("daemon"), pl.lit(correlation).alias("correlation"),
             )
@@ -276,27 +277,34 @@ def build_sessions(
     return pl.concat([align(done, SESSIONS), exim_sessions.build_sessions(events, exim_lines)]).sort("session_id")
 
 
+def in_key_order(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """``frame`` sorted by (``keys``, seq), the order the running sums over keys read.
+
+    The rows are put in seq order and then sorted, keeping that order, on the
+    keys, without the host when one host (or none) wrote them: a stable sort
+    on fewer columns, several times cheaper than a sort on (keys, seq) (smtpd's
+    pids 0.12 -> 0.04 s, Postfix queue ids 0.19 -> 0.12 s on the benchmark log).
+    """
+    if "host" in keys and len(keys) > 1 and frame.get_column("host").n_unique() <= 1:
+        keys = [k for k in keys if k != "host"]
+    return frame.sort("seq").sort(keys, maintain_order=True)
+
+
 def number_lifecycles(lines: pl.LazyFrame, ends: pl.Expr) -> pl.LazyFrame:
     """``lines`` (with seq, host, queue_id) sorted by (host, queue id, seq), with ``lifecycle``
     (lines that ended one before, per queue id) and ``first_seq`` (where the lifecycle began).
 
-    One sort, then running sums and fills: a queue id reused after a line that
-    ``ends`` it (Postfix ``removed``, Exim ``Completed``) starts a new lifecycle.
-    The rows are put in seq order and then sorted, keeping that order, on the
-    queue id alone when one host (or none) wrote them, else on host and queue id:
-    a stable sort on one text column took about 60% of the time of a sort on
-    (host, queue id, seq) on the benchmark logs.
+    One sort (:func:`in_key_order`), then running sums and fills: a queue id
+    reused after a line that ``ends`` it (Postfix ``removed``, Exim
+    ``Completed``) starts a new lifecycle.
     """
-    frame = lines.collect()
-    keys = ["queue_id"] if frame.get_column("host").n_unique() <= 1 else ["host", "queue_id"]
     end = ends.cast(pl.Int32)
     new_key = (pl.int_range(pl.len()) == 0) | pl.any_horizontal(
         pl.col(c).ne_missing(pl.col(c).shift(1)) for c in ("host", "queue_id")
     )
     before = pl.col("_r") - pl.col("_end")
     return (
-        frame.sort("seq")
-        .sort(keys, maintain_order=True)
+        in_key_order(lines.collect(), ["host", "queue_id"])
         .lazy()
         .with_columns(new_key.alias("_new_key"), end.alias("_end"), end.cum_sum().alias("_r"))
         .with_columns(
