@@ -310,7 +310,7 @@ def _next_sessions(lines: pl.DataFrame, starts: pl.DataFrame) -> pl.DataFrame:
     The same pairs as first come first served when no two lines name one
     session: a line is then always taken before the next one arrives.
     """
-    # as_of's groups do not match nulls (Exim's own files name no host; a port may be missing): fill them
+    # join_asof's groups do not match nulls (Exim's own files name no host; a port may be missing): fill them
     fill = [pl.col("host").to_physical().cast(pl.Int64).fill_null(-1), pl.col("client_port").fill_null(-1)]
     later = starts.select(*_PAIR_KEY, pl.col("seq").alias("_start"), "_session").with_columns(fill).sort("_start")
     return (
