@@ -40,6 +40,8 @@ __all__ = ["read", "read_inputs"]
 
 #: Below this much text, parsing in this process beats starting worker processes.
 PROCESS_THRESHOLD = 48 << 20
+#: The smallest batch :func:`batch_size` picks (smaller ones spend more on fixed costs than they share out).
+MIN_BATCH = 4 << 20
 
 
 def read(paths: str | Iterable[str], settings: Settings | None = None, *, parser: Parser | None = None) -> Tables:
@@ -134,6 +136,17 @@ def _conform(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
     return frame.select(*known, *[c for c in have if c not in schema])
 
 
+def batch_size(size: int, jobs: int, most: int) -> int:
+    """Bytes per batch for ``size`` bytes of text and ``jobs`` workers: ``most``, or less so that every
+    worker gets two batches.
+
+    A batch's fixed costs make large batches cheaper a line (``sources.BATCH_BYTES``), but
+    with few batches some workers wait: 100 MB in 32 MB batches would keep four of eight
+    cores busy. Never below :data:`MIN_BATCH`, unless ``most`` is.
+    """
+    return min(most, max(MIN_BATCH, -(-size // (2 * jobs))))
+
+
 def _estimated_size(items: list[Input]) -> int:
     total = 0
     for item in items:
@@ -186,7 +199,7 @@ def read_inputs(items: list[Input], settings: Settings, *, parser: Parser | None
     size = _estimated_size(items)
     spill = size >= settings.spill_bytes
     store = Store(spill=spill, parent=_spill_parent(settings) if spill else None)
-    reader = _Reader(settings, store)
+    reader = _Reader(settings, store, batch_size(size, settings.jobs, settings.batch_bytes))
     # Each file's mtime anchors its own year; a --year anchors the last line of
     # the whole input instead, so then one tracker spans every file.
     shared = YearTracker() if settings.year is not None else None
@@ -208,9 +221,10 @@ def read_inputs(items: list[Input], settings: Settings, *, parser: Parser | None
 class _Reader:
     """Reads inputs chunk by chunk, numbering lines across all of them."""
 
-    def __init__(self, settings: Settings, store: Store) -> None:
+    def __init__(self, settings: Settings, store: Store, batch_bytes: int) -> None:
         self.settings = settings
         self.store = store
+        self.batch_bytes = batch_bytes
         self.stats = ReadStats()
         self.seq = 0
         self.chunk = 0
@@ -240,7 +254,7 @@ class _Reader:
             for part, (data, pending) in done.pieces.items():
                 self.store.add(part, Piece(done.chunk, data, pending))
 
-        for data in split_chunks(opened.blocks, batch_bytes=settings.batch_bytes, whole_lines=item.whole_lines):
+        for data in split_chunks(opened.blocks, batch_bytes=self.batch_bytes, whole_lines=item.whole_lines):
             n = count_lines(data)
             job = _Job(data, source.path, self.chunk, self.seq, line, year, settings.timezone, self.store.directory)
             inflight.append(pool.submit(_parse_chunk, job, parser))

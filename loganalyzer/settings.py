@@ -48,9 +48,10 @@ class Settings:
     Reading: ``year`` (year of the last line of year-less files; default from the
     file's mtime), ``timezone`` (zone of zone-less timestamps; default local),
     ``rotated`` (expand a base name to its rotated set), ``jobs`` (parallel parse
-    workers), ``batch_bytes`` (size of one unit of parse work), ``spill_bytes``
-    (inputs of at least this much text are parsed into Parquet files instead of
-    memory), ``spill_dir`` (where those go; default the cache directory, else the
+    workers), ``batch_bytes`` (the largest unit of parse work; smaller when an
+    input would give fewer than two per worker), ``spill_bytes`` (inputs of at
+    least this much text are parsed into Parquet files instead of memory),
+    ``spill_dir`` (where those go; default the cache directory, else the
     system's temporary directory).
 
     Detection: ``ipv4_prefix``/``ipv6_prefix`` (sending-network size),

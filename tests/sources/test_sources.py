@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from loganalyzer.reading import read
+from loganalyzer.reading import MIN_BATCH, batch_size, read
 from loganalyzer.settings import Settings
 from loganalyzer.sources import InputError, expand, open_input, split_lines
 
@@ -224,3 +224,21 @@ def test_whole_lines_leaves_an_unfinished_line(tmp_path: Path) -> None:
     tables = read_inputs([Input(str(path), whole_lines=True)], SETTINGS)
     assert tables.stats.lines == 3
     assert tables.stats.sources[0].end_offset == len(_log(3))
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 8, 64])
+@pytest.mark.parametrize("mb", [1, 10, 48, 100, 192, 768])
+def test_every_worker_gets_two_batches_unless_batches_would_get_small(jobs: int, mb: int) -> None:
+    size, most = mb << 20, 32 << 20
+    batch = batch_size(size, jobs, most)
+    assert MIN_BATCH <= batch <= most
+    if batch == most:  # the largest batch only while every worker still gets two
+        assert size >= 2 * jobs * most
+    elif batch > MIN_BATCH:  # else just large enough for two a worker
+        assert -(-size // batch) == 2 * jobs
+
+
+def test_a_smaller_batch_of_ones_own_is_kept() -> None:
+    assert batch_size(100 << 20, 8, 1 << 14) == 1 << 14
+    assert batch_size(192 << 20, 2, 32 << 20) == 32 << 20  # the benchmark log on two cores: as configured
+    assert batch_size(100 << 20, 8, 32 << 20) == -(-(100 << 20) // 16)  # eight cores: sixteen batches, not four
