@@ -136,22 +136,26 @@ def _conform(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
     return frame.select(*known, *[c for c in have if c not in schema])
 
 
-def batch_size(size: int, jobs: int, most: int) -> int:
-    """Bytes per batch for ``size`` bytes of text and ``jobs`` workers: ``most``, or less so that every
-    worker gets two batches.
+def batch_size(size: int | None, jobs: int, most: int) -> int:
+    """Bytes per batch for ``size`` bytes of text (None: unknown) and ``jobs`` workers: ``most``, or
+    less so that every worker gets two batches.
 
     A batch's fixed costs make large batches cheaper a line (``sources.BATCH_BYTES``), but
     with few batches some workers wait: 100 MB in 32 MB batches would keep four of eight
-    cores busy. Never below :data:`MIN_BATCH`, unless ``most`` is.
+    cores busy. Never below :data:`MIN_BATCH`, unless ``most`` is; an input of unknown
+    size (standard input) gets ``most``.
     """
+    if size is None:
+        return most
     return min(most, max(MIN_BATCH, -(-size // (2 * jobs))))
 
 
-def _estimated_size(items: list[Input]) -> int:
+def _estimated_size(items: list[Input]) -> int | None:
+    """Bytes of text the inputs hold, compressed files counted eight times; None with standard input."""
     total = 0
     for item in items:
         if item.is_stdin:
-            return PROCESS_THRESHOLD  # unknown: assume large
+            return None
         try:
             size = os.path.getsize(item.path)
         except OSError:
@@ -196,10 +200,11 @@ def _spill_parent(settings: Settings) -> str | None:
 def read_inputs(items: list[Input], settings: Settings, *, parser: Parser | None = None) -> Tables:
     """Read already-expanded inputs."""
     parser = parser or Parser()
-    size = _estimated_size(items)
+    known = _estimated_size(items)
+    size = PROCESS_THRESHOLD if known is None else known  # unknown: assume large enough for workers
     spill = size >= settings.spill_bytes
     store = Store(spill=spill, parent=_spill_parent(settings) if spill else None)
-    reader = _Reader(settings, store, batch_size(size, settings.jobs, settings.batch_bytes))
+    reader = _Reader(settings, store, batch_size(known, settings.jobs, settings.batch_bytes))
     # Each file's mtime anchors its own year; a --year anchors the last line of
     # the whole input instead, so then one tracker spans every file.
     shared = YearTracker() if settings.year is not None else None

@@ -13,9 +13,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from loganalyzer import reading
 from loganalyzer.reading import MIN_BATCH, batch_size, read
 from loganalyzer.settings import Settings
-from loganalyzer.sources import InputError, expand, open_input, split_lines
+from loganalyzer.sources import InputError, expand, open_input, split_chunks, split_lines
 
 LINE = "Mar  1 12:00:{:02d} mx1 postfix/smtpd[100]: connect from unknown[192.0.2.{}]\n"
 
@@ -182,10 +183,18 @@ def test_batches_keep_line_numbers() -> None:
 def test_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
     fake = io.TextIOWrapper(io.BytesIO(gzip.compress(_log(7).encode())))
     monkeypatch.setattr(sys, "stdin", fake)
+    cut: list[int] = []
+
+    def recording(blocks, *, batch_bytes, whole_lines):  # type: ignore[no-untyped-def]
+        cut.append(batch_bytes)
+        return split_chunks(blocks, batch_bytes=batch_bytes, whole_lines=whole_lines)
+
+    monkeypatch.setattr(reading, "split_chunks", recording)
     tables = read("-", SETTINGS)
     assert tables.stats.sources[0].path == "-"
     assert tables.stats.sources[0].compression == "gzip"
     assert tables.stats.lines == 7
+    assert cut == [SETTINGS.batch_bytes]  # its size is unknown: the largest batch, not one sized for a guess
 
 
 def test_open_input_reports_size_and_mtime(tmp_path: Path) -> None:
@@ -242,3 +251,4 @@ def test_a_smaller_batch_of_ones_own_is_kept() -> None:
     assert batch_size(100 << 20, 8, 1 << 14) == 1 << 14
     assert batch_size(192 << 20, 2, 32 << 20) == 32 << 20  # the benchmark log on two cores: as configured
     assert batch_size(100 << 20, 8, 32 << 20) == -(-(100 << 20) // 16)  # eight cores: sixteen batches, not four
+    assert batch_size(None, 8, 32 << 20) == 32 << 20  # standard input: size unknown
