@@ -65,6 +65,8 @@ __all__ = [
     "build_sessions",
     "delivery_status",
     "is_exim",
+    "lifecycles",
+    "links",
     "refusal_class",
     "without_copies",
 ]
@@ -693,28 +695,50 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
 
 # --- messages -------------------------------------------------------------------------------
 
+#: 1 on a line that ends a message's lifecycle.
+_ENDS = pl.col("kind").is_in(["completed", "removed"]).cast(pl.Int32)
 
-def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame:
-    """One row per Exim message-id lifecycle (schema :data:`~loganalyzer.schema.MESSAGES`).
 
-    ``Completed`` (or ``removed by``) ends a lifecycle the way Postfix's
-    ``removed`` does. ``sessions`` links each message to the connection whose
-    ``<=`` received it.
+def lifecycles(events: pl.LazyFrame) -> pl.LazyFrame:
+    """The Exim message-id lines (seq, ts, host, kind, queue_id), numbered as Postfix's are
+    (:func:`loganalyzer.sessions.number_lifecycles`): ``Completed`` (or ``removed by``) ends a
+    lifecycle the way Postfix's ``removed`` does."""
+    from .sessions import number_lifecycles  # (sessions imports this module)
+
+    exim = events.filter(is_exim(pl.col("daemon")) & pl.col("queue_id").is_not_null())
+    return number_lifecycles(exim.select("seq", "ts", "host", "kind", "queue_id"), _ENDS == 1)
+
+
+def links(sessions: pl.LazyFrame) -> pl.LazyFrame:
+    """(host, queue_id, session_id): the Exim connection whose ``<=`` received each message."""
+    return (
+        sessions.filter(pl.col("correlation").cast(pl.String).str.starts_with("exim"))
+        .select("session_id", "host", "queue_ids")
+        .explode("queue_ids")
+        .rename({"queue_ids": "queue_id"})
+        .drop_nulls("queue_id")
+        .unique(["host", "queue_id"], keep="first")
+    )
+
+
+def build_messages(events: pl.LazyFrame, linked: pl.LazyFrame, lines: pl.DataFrame) -> pl.LazyFrame:
+    """One row per Exim message-id lifecycle of ``lines`` (schema :data:`~loganalyzer.schema.MESSAGES`).
+
+    ``lines`` is (part of) :func:`lifecycles`; ``linked`` (:func:`links`) ties
+    each message to the connection that received it. Each detail (the
+    arrival, refusals, delivery attempts) is read from the lines of its kind
+    and joined per lifecycle.
     """
     kind = pl.col("kind")
     exim = events.filter(is_exim(pl.col("daemon")) & pl.col("queue_id").is_not_null())
-    from .sessions import number_lifecycles  # (sessions imports this module)
-
-    ends = kind.is_in(["completed", "removed"]).cast(pl.Int32)
-    # the branches below all read the index: build it once, not once per branch
-    index = number_lifecycles(exim.select("seq", "ts", "host", "kind", "queue_id"), ends == 1).collect().lazy()
+    index = lines.lazy()
     messages = index.group_by("first_seq").agg(
         pl.col("host").first(),
         pl.col("queue_id").first(),
         pl.col("lifecycle").first(),
         pl.col("ts").min().alias("first_seen"),
         pl.col("ts").max().alias("last_seen"),
-        ends.cast(pl.Boolean).any().alias("removed"),
+        _ENDS.cast(pl.Boolean).any().alias("removed"),
     )
     link = index.select("seq", "first_seq")
 
@@ -785,14 +809,6 @@ def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame
             ((flag == "**") & pl.col("reason").str.contains("retry timeout exceeded")).any().alias("expired"),
         )
     )
-    links = (
-        sessions.filter(pl.col("correlation").cast(pl.String).str.starts_with("exim"))
-        .select("session_id", "host", "queue_ids")
-        .explode("queue_ids")
-        .rename({"queue_ids": "queue_id"})
-        .drop_nulls("queue_id")
-        .unique(["host", "queue_id"], keep="first")
-    )
     origin_kind = (
         pl.when((pl.col("sender") == "") & pl.col("orig_queue_id").is_not_null())
         .then(pl.lit("notification"))
@@ -805,7 +821,7 @@ def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame
         messages.join(origin, on="first_seq", how="left")
         .join(refused, on="first_seq", how="left")
         .join(attempts, on="first_seq", how="left")
-        .join(links, on=["host", "queue_id"], how="left", nulls_equal=True)
+        .join(linked, on=["host", "queue_id"], how="left", nulls_equal=True)
         .with_columns(
             origin_kind.alias("origin"),
             pl.concat_str(
@@ -822,6 +838,5 @@ def build_messages(events: pl.LazyFrame, sessions: pl.LazyFrame) -> pl.LazyFrame
             pl.col("bounced").fill_null(0),
             pl.col("expired").fill_null(False),
         )
-        .sort("first_seq")
     )
     return align(done, MESSAGES)

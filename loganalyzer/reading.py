@@ -79,6 +79,7 @@ class _Done:
     """What parsing one chunk gave."""
 
     chunk: int
+    first_seq: int
     lines: int
     replaced: int
     size: int
@@ -126,7 +127,7 @@ def _parse_chunk(job: _Job, parser: Parser | None = None) -> _Done:
         settled = piece.drop("_local") if pending else piece.drop("_local", *PENDING)
         settled = _conform(settled.with_columns(source), UNPARSED_SCHEMA if part == UNPARSED_PART else EVENTS_SCHEMA)
         pieces[part] = (keep(settled, job.spill, part, job.chunk), pending)
-    return _Done(job.chunk, n, batch.replaced, size, times.years, pieces)
+    return _Done(job.chunk, job.seq, n, batch.replaced, size, times.years, pieces)
 
 
 def _conform(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
@@ -256,6 +257,7 @@ class _Reader:
             source.replaced += done.replaced
             source.end_offset += done.size
             tracker.add(done.chunk, done.years)
+            self.store.span(done.chunk, done.first_seq, done.lines)
             for part, (data, pending) in done.pieces.items():
                 self.store.add(part, Piece(done.chunk, data, pending))
 

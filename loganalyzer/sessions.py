@@ -31,6 +31,7 @@ from .aggregates import Masked, session_span
 from .exim_sessions import delivery_status
 from .schema import COMMANDS, MESSAGES, SESSIONS
 from .tables import align
+from .windows import Windows
 
 __all__ = [
     "REFUSED_ACTIONS",
@@ -39,6 +40,7 @@ __all__ = [
     "build_sessions",
     "delivery_status",
     "in_key_order",
+    "lifecycles",
     "number_lifecycles",
     "reply_class",
     "with_command_pairs",
@@ -319,7 +321,12 @@ def number_lifecycles(lines: pl.LazyFrame, ends: pl.Expr) -> pl.LazyFrame:
 
 
 def build_messages(
-    events: pl.LazyFrame, sessions: pl.LazyFrame, *, exim: bool = True, postfix: bool = True
+    events: pl.LazyFrame,
+    sessions: pl.LazyFrame,
+    *,
+    exim: bool = True,
+    postfix: bool = True,
+    windows: Windows | None = None,
 ) -> pl.LazyFrame:
     """One row per queue-id lifecycle (schema :data:`~loganalyzer.schema.MESSAGES`).
 
@@ -327,17 +334,59 @@ def build_messages(
     numbers the lifecycles (a ``removed`` line ends one) with running sums and
     fills, as :func:`build_session_lines` does; the attribute columns of the kinds
     that carry them are then joined by seq once, and each attribute is one
-    aggregate of a single ``group_by``.
+    aggregate of a single ``group_by``. The index is built over the whole log
+    (a queue id's lifecycles are numbered across it); the rest ``windows`` at a
+    time (:mod:`loganalyzer.windows`; default: one pass).
     """
-    if exim and not postfix:  # (flags as in build_session_lines)
-        return exim_sessions.build_messages(events, sessions)
-    kind = pl.col("kind")
-    index = number_lifecycles(
+    windows = windows or Windows.whole(events)
+    built = []
+    if postfix or not exim:  # (flags as in build_session_lines)
+        index = lifecycles(events).collect()
+        # what a lifecycle's rows take from outside its own lines: read once for every window
+        links = _links(sessions).collect().lazy()
+        children = _notified(events).collect().lazy()
+        built.append(windows.build(index, "first_seq", lambda ev, idx: _messages(ev, idx.lazy(), links, children)))
+    if exim:
+        index = exim_sessions.lifecycles(events).collect()
+        links = exim_sessions.links(sessions).collect().lazy()
+        built.append(windows.build(index, "first_seq", lambda ev, idx: exim_sessions.build_messages(ev, links, idx)))
+    return (built[0] if len(built) == 1 else pl.concat(built, how="vertical").sort("first_seq")).lazy()
+
+
+def lifecycles(events: pl.LazyFrame) -> pl.LazyFrame:
+    """The Postfix queue-id lines (seq, ts, host, kind, queue_id), numbered by :func:`number_lifecycles`."""
+    return number_lifecycles(
         events.filter(pl.col("queue_id").is_not_null() & (pl.col("queue_id") != "NOQUEUE"))
-        .filter(~exim_sessions.is_exim(pl.col("daemon")))  # Exim message ids: exim_sessions.build_messages
+        .filter(~exim_sessions.is_exim(pl.col("daemon")))  # Exim message ids: exim_sessions.lifecycles
         .select("seq", "ts", "host", "kind", "queue_id"),
-        kind == "removed",
+        pl.col("kind") == "removed",
     )
+
+
+def _links(sessions: pl.LazyFrame) -> pl.LazyFrame:
+    """(host, queue_id, session_id): the session that received each queue id."""
+    return (
+        sessions.select("session_id", "host", "queue_ids")
+        .explode("queue_ids")
+        .rename({"queue_ids": "queue_id"})
+        .drop_nulls("queue_id")
+        .unique(["host", "queue_id"], keep="first")
+    )
+
+
+def _notified(events: pl.LazyFrame) -> pl.LazyFrame:
+    """(host, queue_id) of the notifications (bounces) Postfix created, each once."""
+    return (
+        events.filter(pl.col("kind") == "notification")
+        .select("host", pl.col("child_queue_id").alias("queue_id"))
+        .unique()
+        .with_columns(pl.lit(True).alias("_notification"))
+    )
+
+
+def _messages(events: pl.LazyFrame, index: pl.LazyFrame, links: pl.LazyFrame, children: pl.LazyFrame) -> pl.LazyFrame:
+    """The Postfix messages of the lifecycles in ``index`` (see :func:`build_messages`)."""
+    kind = pl.col("kind")
     carriers = events.filter(kind.is_in(_MESSAGE_CARRIERS)).select("seq", *_MESSAGE_ATTRIBUTES)
     rows = index.join(carriers, on="seq", how="left", maintain_order="left")  # still in seq order per lifecycle
     status = pl.col("status")  # categorical: compared by its codes, cast to text only where it is kept
@@ -377,19 +426,6 @@ def build_messages(
         pl.col("recipient").filter(delivery & (status == "bounced")).n_unique().cast(pl.Int32).alias("bounced"),
     )  # fmt: skip
     messages = messages.with_columns(pl.when(pl.col("_has_delivery")).then(pl.col("deliveries")).alias("deliveries"))
-    links = (
-        sessions.select("session_id", "host", "queue_ids")
-        .explode("queue_ids")
-        .rename({"queue_ids": "queue_id"})
-        .drop_nulls("queue_id")
-        .unique(["host", "queue_id"], keep="first")
-    )
-    children = (
-        events.filter(kind == "notification")
-        .select("host", pl.col("child_queue_id").alias("queue_id"))
-        .unique()
-        .with_columns(pl.lit(True).alias("_notification"))
-    )
     origin_kind = (
         pl.when(pl.col("_smtp"))
         .then(pl.lit("smtp"))
@@ -412,8 +448,5 @@ def build_messages(
             pl.col("deferred").fill_null(0),
             pl.col("bounced").fill_null(0),
         )
-        .sort("first_seq")
     )
-    if not exim:
-        return align(done, MESSAGES)
-    return pl.concat([align(done, MESSAGES), exim_sessions.build_messages(events, sessions)]).sort("first_seq")
+    return align(done, MESSAGES)

@@ -12,6 +12,11 @@ A part is one line kind of one grammar family (see :mod:`loganalyzer.parse`); a
 piece is what one chunk produced for one part. Pieces whose year-less
 timestamps may still be corrected (see :class:`~loganalyzer.timestamps.YearTracker`)
 keep the pending columns until :meth:`Store.correct` has run.
+
+The store also knows which lines (seqs) each chunk holds, so that a query of
+one stretch of the log (:meth:`Store.between`) opens only the files of the
+chunks in it: the sessions and messages are built a window at a time that way
+(:mod:`loganalyzer.windows`).
 """
 
 from __future__ import annotations
@@ -78,6 +83,8 @@ class Store:
 
     def __init__(self, *, spill: bool = False, parent: str | None = None) -> None:
         self.pieces: dict[str, list[Piece]] = {}
+        #: The seqs of each chunk's lines, first and last (chunk -> (first, last)).
+        self.spans: dict[int, tuple[int, int]] = {}
         self.directory: str | None = None
         self._cleanup: Any = None  # weakref.finalize
         if spill:
@@ -100,6 +107,11 @@ class Store:
 
     def add(self, part: str, piece: Piece) -> None:
         self.pieces.setdefault(part, []).append(piece)
+
+    def span(self, chunk: int, first_seq: int, lines: int) -> None:
+        """Chunk ``chunk`` holds the lines ``first_seq`` .. ``first_seq + lines - 1``."""
+        if lines:
+            self.spans[chunk] = (first_seq, first_seq + lines - 1)
 
     def correct(self, chunks: dict[int, int], tz: str) -> None:
         """Move the yearless lines of these chunks by so many years (chunk -> years)."""
@@ -124,18 +136,20 @@ class Store:
                     piece.data = piece.data.drop(PENDING, strict=False)
                 piece.pending = False
 
-    def lazy(self, parts: list[str], schema: pl.Schema) -> list[pl.LazyFrame]:
-        """These parts as LazyFrames: one scan over all their files, plus one frame per in-memory part.
+    def lazy(self, parts: list[str], schema: pl.Schema, *, chunks: set[int] | None = None) -> list[pl.LazyFrame]:
+        """These parts (of these ``chunks`` only, if given) as LazyFrames: one scan over all their
+        files, plus one frame per in-memory part.
 
         A single scan with the full ``schema`` (columns a file lacks read as null,
         pending ones are ignored) keeps polars from opening hundreds of scans at once.
         """
-        files = [p.data for part in parts for p in self.pieces[part] if isinstance(p.data, str)]
+        chosen = {part: [p for p in self.pieces[part] if chunks is None or p.chunk in chunks] for part in parts}
+        files = [p.data for part in parts for p in chosen[part] if isinstance(p.data, str)]
         lazies = []
         if files:
             lazies.append(pl.scan_parquet(files, schema=schema, missing_columns="insert", extra_columns="ignore"))
         for part in parts:
-            frames = [p.data for p in self.pieces[part] if isinstance(p.data, pl.DataFrame)]
+            frames = [p.data for p in chosen[part] if isinstance(p.data, pl.DataFrame)]
             if frames:
                 merged = pl.concat(frames, how="diagonal_relaxed", rechunk=False)
                 lazies.append(merged.lazy().drop(PENDING, strict=False))
@@ -144,6 +158,15 @@ class Store:
     def parts(self, schema: pl.Schema) -> list[pl.LazyFrame]:
         """Every event part."""
         return self.lazy([part for part in self.pieces if part != UNPARSED_PART], schema)
+
+    def between(self, first: int, last: int, schema: pl.Schema) -> list[pl.LazyFrame] | None:
+        """The event parts of the chunks that hold lines ``first`` .. ``last`` (a seq range), as
+        :meth:`lazy` gives them; None when some chunk's lines are not known (then filter all parts)."""
+        chunks = {p.chunk for pieces in self.pieces.values() for p in pieces}
+        if not chunks <= self.spans.keys():
+            return None
+        inside = {c for c in chunks if self.spans[c][0] <= last and self.spans[c][1] >= first}
+        return self.lazy([part for part in self.pieces if part != UNPARSED_PART], schema, chunks=inside)
 
     def unparsed(self, schema: pl.Schema) -> list[pl.LazyFrame]:
         return self.lazy([UNPARSED_PART], schema) if UNPARSED_PART in self.pieces else []

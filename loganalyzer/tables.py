@@ -21,6 +21,7 @@ import polars as pl
 
 from .schema import EVENTS, UNPARSED, Table
 from .store import Store, spilled
+from .windows import WINDOW_LINES, Windows
 
 __all__ = ["ENGINE", "ReadStats", "SourceStats", "Tables", "align", "our_engine"]
 
@@ -94,6 +95,12 @@ class ReadStats:
         return [w for s in self.sources for w in s.warnings]
 
 
+def _lines_of(sessions: pl.DataFrame, index: pl.DataFrame) -> pl.LazyFrame:
+    """(seq, session_id, kind) of the index lines whose session made a row."""
+    lines = index.lazy().select("seq", "session_id", "kind")
+    return lines.join(sessions.lazy().select("session_id"), on="session_id", how="semi").collect().lazy()
+
+
 class Tables:
     """Events, sessions, messages and unparsed lines of one read, as LazyFrames.
 
@@ -112,11 +119,15 @@ class Tables:
     ) -> None:
         self._parts = [p.lazy() for p in parts or []] + list(lazy_parts or [])
         self._unparsed = [u.lazy() for u in unparsed or []]
+        #: Whether every event part is the store's (then a window of the log reads only its chunks' files).
+        self._store_only = not self._parts
         if store is not None:
             self._parts += store.parts(EVENTS.polars())
             self._unparsed += store.unparsed(UNPARSED.polars())
         self.store = store  # keeps a spill directory alive while these tables are
         self.stats = stats or ReadStats()
+        #: Lines of the log per window when sessions and messages are built (0: in one pass; see :mod:`.windows`).
+        self.window_lines = WINDOW_LINES
         #: Client maps built on these tables (``networks.ClientMap`` frames), by the settings that shaped
         #: each (``ClientMap.settings_key``): the parse cache stores them with the tables.
         self.client_maps: dict[str, pl.LazyFrame] = {}
@@ -127,6 +138,20 @@ class Tables:
         if not self._parts:
             return align(pl.DataFrame(schema=EVENTS.polars()), EVENTS)
         return align(pl.concat(self._parts, how="diagonal_relaxed"), EVENTS)
+
+    def events_between(self, first: int, last: int) -> pl.LazyFrame:
+        """The events of lines ``first`` .. ``last`` (seqs), reading only the chunks that hold them when it can."""
+        window = pl.col("seq").is_between(first, last)
+        parts = self.store.between(first, last, EVENTS.polars()) if self.store and self._store_only else None
+        if parts is None:
+            return self.events.filter(window)
+        if not parts:
+            return align(pl.DataFrame(schema=EVENTS.polars()), EVENTS)
+        return align(pl.concat(parts, how="diagonal_relaxed"), EVENTS).filter(window)
+
+    def windows(self) -> Windows:
+        """How sessions and messages read the events: :attr:`window_lines` at a time."""
+        return Windows(self.events, self.events_between, self.window_lines)
 
     @cached_property
     def unparsed(self) -> pl.LazyFrame:
@@ -174,6 +199,8 @@ class Tables:
 
     @cached_property
     def _session_index(self) -> pl.DataFrame:
+        """Every session line (:func:`~loganalyzer.sessions.build_session_lines`); dropped once the
+        sessions and :attr:`session_lines` are built from it."""
         from .sessions import build_session_lines
 
         with our_engine():
@@ -184,20 +211,29 @@ class Tables:
         """One row per SMTP connection (see :data:`loganalyzer.schema.SESSIONS`)."""
         from .sessions import build_sessions
 
+        exim, postfix = self.has_exim, self.has_postfix
+
+        def build(events: pl.LazyFrame, lines: pl.DataFrame) -> pl.LazyFrame:
+            return build_sessions(events, lines.lazy(), exim=exim, postfix=postfix)
+
+        index = self._session_index
         with our_engine():
-            return (
-                build_sessions(self.events, self._session_index.lazy(), exim=self.has_exim, postfix=self.has_postfix)
-                .collect()
-                .lazy()
-            )
+            built = self.windows().build(index, "session_id", build)
+            if "session_lines" not in self.__dict__:
+                self.__dict__["session_lines"] = _lines_of(built, index)
+        del self.__dict__["_session_index"]  # its work is done: ~55 bytes a line, free it
+        return built.lazy()
 
     @cached_property
     def session_lines(self) -> pl.LazyFrame:
         """(seq, session_id, kind) of every line that belongs to a session."""
-        ids = self.sessions.select("session_id")
-        index = self._session_index.lazy().select("seq", "session_id", "kind")
-        with our_engine():
-            return index.join(ids, on="session_id", how="semi").collect().lazy()
+        if "sessions" not in self.__dict__:
+            self.sessions  # noqa: B018 -- builds the session lines with the sessions
+            return self.__dict__["session_lines"]
+        with our_engine():  # sessions read from a cache without their lines
+            lines = _lines_of(self.sessions.collect(), self._session_index)
+        del self.__dict__["_session_index"]
+        return lines
 
     @cached_property
     def messages(self) -> pl.LazyFrame:
@@ -205,7 +241,9 @@ class Tables:
         from .sessions import build_messages
 
         with our_engine():
-            messages = build_messages(self.events, self.sessions, exim=self.has_exim, postfix=self.has_postfix)
+            messages = build_messages(
+                self.events, self.sessions, exim=self.has_exim, postfix=self.has_postfix, windows=self.windows()
+            )
             return messages.collect().lazy()
 
     @cached_property

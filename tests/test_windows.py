@@ -1,0 +1,124 @@
+"""Sessions and messages built a window of the log at a time are those of one pass (loganalyzer.windows)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from polars.testing import assert_frame_equal
+
+from loganalyzer.bench import EximOptions
+from loganalyzer.bench.logs import generate_exim, generate_postfix
+from loganalyzer.reading import read
+from loganalyzer.settings import Settings
+from loganalyzer.store import Piece, Store
+from loganalyzer.tables import Tables
+from loganalyzer.windows import WINDOW_LINES, Windows
+
+SAMPLES = Path(__file__).parent.parent / "samples"
+#: Small batches, all spilled: a few thousand lines make a dozen chunks, as a large log makes.
+SPILLED = Settings(timezone="UTC", year=2025, jobs=1, batch_bytes=1 << 16, spill_bytes=0)
+DERIVED = ("sessions", "session_lines", "messages", "attempts")
+
+
+@pytest.fixture(scope="module")
+def logs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    where = tmp_path_factory.mktemp("windows")
+    return {
+        "postfix": generate_postfix(where / "postfix.log", 5000, seed=7, hosts=2).path,
+        "exim": generate_exim(
+            where / "exim.log", 5000, seed=7, options=EximOptions(upgrade_hours=0.1, extras_hours=0.2)
+        ).path,
+    }
+
+
+def _read(path: Path, tmp_path: Path, batch_bytes: int = SPILLED.batch_bytes) -> Tables:
+    return read(str(path), SPILLED.replace(spill_dir=str(tmp_path), batch_bytes=batch_bytes))
+
+
+def _built(tables: Tables, width: int) -> dict[str, pl.DataFrame]:
+    """The derived tables of a read built ``width`` lines at a time (0: in one pass), on tables of their own."""
+    fresh = Tables(store=tables.store, stats=tables.stats)
+    fresh.window_lines = width
+    return {name: getattr(fresh, name).collect() for name in DERIVED}
+
+
+@pytest.mark.parametrize("mta", ["postfix", "exim"])
+def test_windows_give_the_rows_of_one_pass(logs: dict[str, Path], mta: str, tmp_path: Path) -> None:
+    tables = _read(logs[mta], tmp_path)
+    assert tables.store is not None and len(tables.store.spans) > 10
+    whole = _built(tables, 0)
+    sessions = whole["sessions"]
+    assert sessions.height > 100
+    # the log holds sessions longer than the smaller window, and spans many of them
+    assert (sessions["last_seq"] - sessions["session_id"]).max() >= 150  # type: ignore[operator]
+    for width in (150, 2000):
+        windowed = _built(tables, width)
+        for name in DERIVED:
+            assert_frame_equal(windowed[name], whole[name])
+
+
+SMALL = ["postfix/normal-day.log", "postfix/central-syslog.log", "postfix/cut-sessions.log", "exim/normal-day.log"]
+
+
+@pytest.mark.parametrize("sample", SMALL)
+def test_samples_in_windows_of_a_few_lines(sample: str, tmp_path: Path) -> None:
+    tables = _read(SAMPLES / sample, tmp_path, batch_bytes=4096)
+    whole, windowed = _built(tables, 0), _built(tables, 5)
+    for name in DERIVED:
+        assert_frame_equal(windowed[name], whole[name])
+
+
+def test_reads_use_windows_and_free_the_session_index(logs: dict[str, Path], tmp_path: Path) -> None:
+    tables = read(str(logs["postfix"]), SPILLED.replace(spill_dir=str(tmp_path)))
+    assert tables.window_lines == WINDOW_LINES
+    assert tables.session_lines.collect().height > 0
+    assert "_session_index" not in tables.__dict__  # built the sessions and their lines, then let go
+
+
+def test_build_visits_each_window_once_and_long_groups_apart() -> None:
+    # groups: 0 (lines 0-2), 4 (4-30: longer than a window), 10 (10-12), 25 (25-26)
+    index = pl.DataFrame({"seq": [0, 1, 2, 4, 10, 11, 12, 25, 26, 30], "group": [0, 0, 0, 4, 10, 10, 10, 25, 25, 4]})
+    events = pl.LazyFrame({"seq": list(range(40))})
+    asked: list[tuple[int, int]] = []
+
+    def between(first: int, last: int) -> pl.LazyFrame:
+        asked.append((first, last))
+        return events.filter(pl.col("seq").is_between(first, last))
+
+    def build(events: pl.LazyFrame, lines: pl.DataFrame) -> pl.LazyFrame:
+        seen = events.select("seq").collect().get_column("seq").to_list()
+        assert set(lines["seq"]) <= set(seen)  # a window reads every line of its groups
+        return lines.lazy().group_by("group").agg(pl.len().alias("lines"), pl.col("seq").max().alias("last"))
+
+    built = Windows(events, between, 10).build(index, "group", build)
+    assert built.to_dicts() == [
+        {"group": 0, "lines": 3, "last": 2},
+        {"group": 4, "lines": 2, "last": 30},
+        {"group": 10, "lines": 3, "last": 12},
+        {"group": 25, "lines": 2, "last": 26},
+    ]
+    # the long group once over its own span, then windows 0-9, 10-19, 20-29 up to their groups' last lines
+    assert asked == [(4, 30), (0, 2), (10, 12), (20, 26)]
+    assert built.n_chunks() == 1
+
+
+def test_store_between_opens_the_chunks_of_a_stretch_only() -> None:
+    store = Store()
+    for chunk, first in enumerate((0, 100, 200)):
+        frame = pl.DataFrame({"seq": list(range(first, first + 100))})
+        store.add("postfix/connect", Piece(chunk, frame, False))
+        store.span(chunk, first, 100)
+    schema = pl.Schema({"seq": pl.Int64})
+
+    def seqs(parts: list[pl.LazyFrame] | None) -> tuple[int, int]:
+        assert parts is not None
+        got = pl.concat(parts).collect()["seq"]
+        return got.min(), got.max()  # type: ignore[return-value]
+
+    assert seqs(store.between(150, 250, schema)) == (100, 299)
+    assert seqs(store.between(0, 99, schema)) == (0, 99)
+    assert store.between(400, 500, schema) == []
+    store.add("postfix/connect", Piece(3, pl.DataFrame({"seq": [300]}), False))  # a chunk of unknown span
+    assert store.between(0, 99, schema) is None
