@@ -106,8 +106,13 @@ class Context:
         kept = self.tables.client_maps.get(key) if key else None
         if kept is not None:
             return ClientMap(kept.collect())
+        # a scan and a unique, which polars' streaming engine does file by file: the in-memory
+        # engine would first hold both columns of every line (400 MB on a 5M-line log)
         pairs = (
-            self.events.filter(pl.col("client_ip").is_not_null()).select("client_ip", "client_name").unique().collect()
+            self.events.filter(pl.col("client_ip").is_not_null())
+            .select("client_ip", "client_name")
+            .unique()
+            .collect(engine="streaming")
         )
         built = ClientMap.build(pairs, self.settings)
         if key:
@@ -130,7 +135,7 @@ class Context:
     @cached_property
     def sessions(self) -> pl.LazyFrame:
         """Sessions with network, org, asn and group."""
-        return self.clients.annotate(self.tables.sessions).collect().lazy()
+        return self.clients.annotate(self.tables.sessions.collect()).lazy()
 
     @cached_property
     def session_lines(self) -> pl.LazyFrame:
@@ -140,7 +145,7 @@ class Context:
     @cached_property
     def attempts(self) -> pl.LazyFrame:
         """Every RCPT outcome (:attr:`Tables.attempts`) with the client's network, org, asn and group."""
-        return self.clients.annotate(self.tables.attempts).sort("seq").collect().lazy()
+        return self.clients.annotate(self.tables.attempts.collect()).sort("seq").lazy()
 
     @cached_property
     def triplets(self) -> pl.LazyFrame:

@@ -48,6 +48,26 @@ def test_bulk_client_map_agrees_with_network_of(v6: int) -> None:
         assert got[ip] == want, (ip, name)
 
 
+def test_annotate_adds_the_map_columns_row_by_row() -> None:
+    settings = Settings(timezone="UTC", dns=False)
+    pairs = pl.DataFrame({"client_ip": ["198.51.100.7", "2001:db8:2::25"], "client_name": ["a.example.com", None]})
+    clients = ClientMap.build(pairs, settings)
+    # several chunks, repeated and unknown addresses, rows in no particular order: each row keeps its own
+    frame = pl.concat(
+        [
+            pl.DataFrame({"seq": [3, 1], "client_ip": ["2001:db8:2::25", "198.51.100.7"]}),
+            pl.DataFrame(
+                {"seq": [2, 0], "client_ip": [None, "198.51.100.7"]}, schema={"seq": pl.Int64, "client_ip": pl.String}
+            ),
+        ],
+        rechunk=False,
+    )
+    joined = frame.join(clients.frame.drop("ptr"), on="client_ip", how="left", maintain_order="left")
+    assert clients.annotate(frame).to_dicts() == joined.to_dicts()
+    networks = clients.annotate(frame)["network"].to_list()
+    assert networks == ["2001:db8:2::/48", "198.51.100.0/24", None, "198.51.100.0/24"]
+
+
 def test_ptr_organisation_uses_the_public_suffix_list() -> None:
     assert org_of("a8-12.smtp-out.amazonses.com") == "amazonses.com"
     assert org_of("mail.example.co.uk") == "example.co.uk"
