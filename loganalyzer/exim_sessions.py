@@ -273,12 +273,14 @@ def _cut(rows: pl.LazyFrame, keys: list[str], *, gap: int, doom_starts: bool, cl
     return (
         grouped.with_columns(new.cum_sum().alias("_segment"))
         .with_columns(pl.when(last.fill_null(True)).then(running).backward_fill().alias("_session"))
-        .drop("_key")
+        .select(*_CUT_COLUMNS, "_session")  # what the index keeps, and the pairing reads (the rest is freed)
     )
 
 
 #: What ties a daemon's connection line to the process that served it.
 _PAIR_KEY = ["host", "client_ip", "client_port"]
+#: The columns of a cut's rows that the index keeps or the pairing reads.
+_CUT_COLUMNS = ["seq", "ts", "kind", "source", "line_no", "correlation", *_PAIR_KEY]
 
 
 def _pair_connects(connects: pl.LazyFrame, sessions: pl.DataFrame) -> pl.LazyFrame:
@@ -427,6 +429,7 @@ def build_session_lines(events: pl.LazyFrame) -> pl.LazyFrame:
     )
     # every correlation below reads these rows: build them once, not once per branch
     rows = rows.with_columns(mode.alias("correlation")).collect().rechunk().lazy()
+    del session_rows  # the wide columns were only for finding copies: free them while the sessions are cut
     on = pl.col("correlation")
     ci = _cut(rows.filter(on == "exim-ci"), ["host", "connection_id"], gap=PROCESS_GAP, doom_starts=False,
               client_changes=True).lazy()  # fmt: skip
