@@ -69,7 +69,10 @@ class Windows:
             lines = index.filter(pl.col(key).is_in(long.implode()))
             seqs = lines.get_column("seq")
             events = self.between(int(seqs.min()), int(seqs.max()))  # type: ignore[arg-type]
-            longer = build(events.filter(pl.col("seq").is_in(seqs.implode())), lines).collect()
+            # a few lines spread over the log, which a builder's several queries would each look for
+            # in every file: read once, all columns (Exim messages: 0.22 -> 0.1 s on the benchmark log)
+            theirs = events.filter(pl.col("seq").is_in(seqs.implode())).collect().lazy()
+            longer = build(theirs, lines).collect()
             index = index.filter(~pl.col(key).is_in(long.implode()))
         done = []
         for start in range(first, last + 1, self.width):
