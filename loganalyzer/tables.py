@@ -150,8 +150,9 @@ class Tables:
         return align(pl.concat(parts, how="diagonal_relaxed"), EVENTS).filter(window)
 
     def windows(self) -> Windows:
-        """How sessions and messages read the events: :attr:`window_lines` at a time."""
-        return Windows(self.events, self.events_between, self.window_lines)
+        """How sessions and messages read the events: :attr:`window_lines` at a time, in whole chunks."""
+        cuts = tuple(first for first, _ in self.store.spans.values()) if self.store and self._store_only else ()
+        return Windows(self.events, self.events_between, self.window_lines, cuts)
 
     @cached_property
     def unparsed(self) -> pl.LazyFrame:

@@ -10,9 +10,9 @@ holds one window's lines; only the (much smaller) finished rows accumulate.
 A group (a session, a queue-id lifecycle) is named by the seq of its first line.
 The groups are cut into windows of ``width`` lines of the log by that seq; a
 window reads the events of its own stretch only (the spill store opens only the
-files of the chunks in it: :meth:`loganalyzer.store.Store.between`). A group
-whose lines reach further than one window (a message deferred for hours) is
-built in a last pass that reads its own lines wherever they are. Every builder
+files of the chunks in it: :meth:`loganalyzer.store.Store.between`), up to a
+quarter window past its end. A group whose lines reach further (a message
+deferred for hours) is built apart, first, from its own lines wherever they are. Every builder
 aggregates per group, so the rows are the same as those of one pass (the
 tests compare both).
 """
@@ -47,11 +47,24 @@ class Windows:
     events: pl.LazyFrame
     between: Callable[[int, int], pl.LazyFrame]
     width: int = WINDOW_LINES
+    #: Seqs where a window may begin: the first lines of the store's chunks, so that a window holds
+    #: whole chunks and no chunk's file is read for two windows (empty: every ``width`` lines).
+    cuts: tuple[int, ...] = ()
 
     @classmethod
     def whole(cls, events: pl.LazyFrame) -> Windows:
         """One pass over all of ``events``."""
         return cls(events, lambda first, last: events.filter(pl.col("seq").is_between(first, last)), 0)
+
+    def starts(self, first: int, last: int) -> list[int]:
+        """Where the windows over seqs ``first`` .. ``last`` begin: at least ``width`` lines apart."""
+        if not self.cuts:
+            return list(range(first, last + 1, self.width))
+        starts = [first]
+        for cut in sorted(self.cuts):
+            if first < cut <= last and cut - starts[-1] >= self.width:
+                starts.append(cut)
+        return starts
 
     def build(self, index: pl.DataFrame, key: str, build: Builder) -> pl.DataFrame:
         """``build`` for every group of ``index`` (its lines: ``seq`` and the group ``key``), window by
@@ -60,10 +73,16 @@ class Windows:
             return build(self.events, index).collect().sort(key)
         first = int(index.get_column(key).min())  # type: ignore[arg-type]
         last = int(index.get_column("seq").max())  # type: ignore[arg-type]
-        if last - first < self.width:
+        starts = self.starts(first, last)
+        if len(starts) == 1:
             return build(self.events, index).collect().sort(key)
+        ends = [*(s - 1 for s in starts[1:]), last]
+        # a window reads its own lines and at most a quarter window past its end: a group reaching
+        # further would make it read far more (one message deferred for hours: the rest of the log)
         reach = index.group_by(key).agg(pl.col("seq").max().alias("_last"))
-        long = reach.filter(pl.col("_last") - pl.col(key) >= self.width).get_column(key)
+        window = pl.Series(starts).search_sorted(reach.get_column(key), side="right") - 1
+        window_end = pl.Series(ends).gather(window)
+        long = reach.filter(reach.get_column("_last") > window_end + self.width // 4).get_column(key)
         longer = None
         if long.len():  # built first, in one pass over their own lines; each goes into its window below
             lines = index.filter(pl.col(key).is_in(long.implode()))
@@ -75,8 +94,8 @@ class Windows:
             longer = build(theirs, lines).collect()
             index = index.filter(~pl.col(key).is_in(long.implode()))
         done = []
-        for start in range(first, last + 1, self.width):
-            inside = pl.col(key).is_between(start, start + self.width - 1)
+        for start, end in zip(starts, ends, strict=True):
+            inside = pl.col(key).is_between(start, end)
             lines = index.filter(inside)
             rows = []
             if lines.height:

@@ -37,10 +37,13 @@ def _read(path: Path, tmp_path: Path, batch_bytes: int = SPILLED.batch_bytes) ->
     return read(str(path), SPILLED.replace(spill_dir=str(tmp_path), batch_bytes=batch_bytes))
 
 
-def _built(tables: Tables, width: int) -> dict[str, pl.DataFrame]:
-    """The derived tables of a read built ``width`` lines at a time (0: in one pass), on tables of their own."""
+def _built(tables: Tables, width: int, *, by_chunk: bool = True) -> dict[str, pl.DataFrame]:
+    """The derived tables of a read built ``width`` lines at a time (0: in one pass), on tables of their
+    own; in windows of whole chunks, or (``by_chunk`` false) of exactly ``width`` lines."""
     fresh = Tables(store=tables.store, stats=tables.stats)
     fresh.window_lines = width
+    if not by_chunk:
+        fresh.windows = lambda: Windows(fresh.events, fresh.events_between, width)  # type: ignore[method-assign]
     return {name: getattr(fresh, name).collect() for name in DERIVED}
 
 
@@ -53,8 +56,8 @@ def test_windows_give_the_rows_of_one_pass(logs: dict[str, Path], mta: str, tmp_
     assert sessions.height > 100
     # the log holds sessions longer than the smaller window, and spans many of them
     assert (sessions["last_seq"] - sessions["session_id"]).max() >= 150  # type: ignore[operator]
-    for width in (150, 2000):
-        windowed = _built(tables, width)
+    for width, by_chunk in ((150, True), (2000, True), (333, False)):
+        windowed = _built(tables, width, by_chunk=by_chunk)
         for name in DERIVED:
             assert_frame_equal(windowed[name], whole[name])
 
@@ -65,7 +68,7 @@ SMALL = ["postfix/normal-day.log", "postfix/central-syslog.log", "postfix/cut-se
 @pytest.mark.parametrize("sample", SMALL)
 def test_samples_in_windows_of_a_few_lines(sample: str, tmp_path: Path) -> None:
     tables = _read(SAMPLES / sample, tmp_path, batch_bytes=4096)
-    whole, windowed = _built(tables, 0), _built(tables, 5)
+    whole, windowed = _built(tables, 0), _built(tables, 5, by_chunk=False)
     for name in DERIVED:
         assert_frame_equal(windowed[name], whole[name])
 
@@ -78,8 +81,11 @@ def test_reads_use_windows_and_free_the_session_index(logs: dict[str, Path], tmp
 
 
 def test_build_visits_each_window_once_and_long_groups_apart() -> None:
-    # groups: 0 (lines 0-2), 4 (4-30: longer than a window), 10 (10-12), 25 (25-26)
-    index = pl.DataFrame({"seq": [0, 1, 2, 4, 10, 11, 12, 25, 26, 30], "group": [0, 0, 0, 4, 10, 10, 10, 25, 25, 4]})
+    # windows of 10 lines, read up to 2 lines past their end. Groups: 0 (lines 0-2), 4 (4-30: far past
+    # its window), 8 (8-11: within reach), 10 (10-12), 17 (17-22: past reach), 25 (25-26)
+    rows = {0: [0, 1, 2], 4: [4, 30], 8: [8, 11], 10: [10, 12], 17: [17, 22], 25: [25, 26]}
+    pairs = sorted((seq, group) for group, seqs in rows.items() for seq in seqs)
+    index = pl.DataFrame({"seq": [s for s, _ in pairs], "group": [g for _, g in pairs]})
     events = pl.LazyFrame({"seq": list(range(40))})
     asked: list[tuple[int, int]] = []
 
@@ -93,15 +99,17 @@ def test_build_visits_each_window_once_and_long_groups_apart() -> None:
         return lines.lazy().group_by("group").agg(pl.len().alias("lines"), pl.col("seq").max().alias("last"))
 
     built = Windows(events, between, 10).build(index, "group", build)
-    assert built.to_dicts() == [
-        {"group": 0, "lines": 3, "last": 2},
-        {"group": 4, "lines": 2, "last": 30},
-        {"group": 10, "lines": 3, "last": 12},
-        {"group": 25, "lines": 2, "last": 26},
-    ]
-    # the long group once over its own span, then windows 0-9, 10-19, 20-29 up to their groups' last lines
-    assert asked == [(4, 30), (0, 2), (10, 12), (20, 26)]
+    assert built.to_dicts() == [{"group": g, "lines": len(s), "last": max(s)} for g, s in sorted(rows.items())]
+    # the long groups once over their span, then windows 0-9, 10-19, 20-29 up to their groups' last lines
+    assert asked == [(4, 30), (0, 11), (10, 12), (20, 26)]
     assert built.n_chunks() == 1
+
+
+def test_windows_hold_whole_chunks() -> None:
+    chunks = Windows(pl.LazyFrame(), lambda a, b: pl.LazyFrame(), 250, cuts=(0, 100, 200, 300, 400, 500))
+    assert chunks.starts(0, 599) == [0, 300]  # 300 lines, then the rest
+    assert chunks.starts(120, 599) == [120, 400]  # the first group's seq starts the first window
+    assert Windows(pl.LazyFrame(), lambda a, b: pl.LazyFrame(), 250).starts(0, 599) == [0, 250, 500]
 
 
 def test_store_between_opens_the_chunks_of_a_stretch_only() -> None:
