@@ -8,7 +8,8 @@ scan, and what made its peak grow with the log. Built a window at a time, it
 holds one window's lines; only the (much smaller) finished rows accumulate.
 
 A group (a session, a queue-id lifecycle) is named by the seq of its first line.
-The groups are cut into windows of ``width`` lines of the log by that seq; a
+The groups are cut into windows of ``width`` lines of the log or more (whole
+chunks of the store, so that no chunk's file is read twice) by that seq; a
 window reads the events of its own stretch only (the spill store opens only the
 files of the chunks in it: :meth:`loganalyzer.store.Store.between`), up to a
 quarter window past its end. A group whose lines reach further (a message
@@ -26,9 +27,10 @@ import polars as pl
 
 __all__ = ["WINDOW_LINES", "Windows"]
 
-#: Lines of the log per window. A window of messages took about 100 MB at its peak (the
-#: 5M-line benchmark log); on the 1.27M-line logs these windows cost 0.2 s (Postfix) to
-#: 0.4 s (Exim) of CPU against one pass. Smaller windows save memory and cost more.
+#: Lines of the log per window, at least (a window ends where a chunk does). A window of
+#: messages took about 100 MB at its peak (the 5M-line benchmark log); on the 1.27M-line logs
+#: the windows cost 0.16 s (Postfix) to 0.21 s (Exim) against one pass, most of it for the
+#: few long groups. Smaller windows save memory and cost more.
 WINDOW_LINES = 500_000
 
 #: ``build(events, index)``: the rows of the groups in ``index`` (a lazy query), from ``events``.
