@@ -13,9 +13,9 @@ chunks of the store, so that no chunk's file is read twice) by that seq; a
 window reads the events of its own stretch only (the spill store opens only the
 files of the chunks in it: :meth:`loganalyzer.store.Store.between`), up to a
 quarter window past its end. A group whose lines reach further (a message
-deferred for hours) is built apart, first, from its own lines wherever they are. Every builder
-aggregates per group, so the rows are the same as those of one pass (the
-tests compare both).
+deferred for hours) is built apart, first, from its own lines wherever they
+are. Every builder aggregates per group, so the rows are the same as those of
+one pass (the tests compare both).
 """
 
 from __future__ import annotations
@@ -29,8 +29,8 @@ __all__ = ["WINDOW_LINES", "Windows"]
 
 #: Lines of the log per window, at least (a window ends where a chunk does). A window of
 #: messages took about 100 MB at its peak (the 5M-line benchmark log); on the 1.27M-line logs
-#: the windows cost 0.16 s (Postfix) to 0.21 s (Exim) against one pass, most of it for the
-#: few long groups. Smaller windows save memory and cost more.
+#: the windows cost 0.16 s (Postfix) to 0.21 s (Exim) against one pass, about half of it for
+#: the few long groups. Smaller windows save memory and cost more.
 WINDOW_LINES = 500_000
 
 #: ``build(events, index)``: the rows of the groups in ``index`` (a lazy query), from ``events``.
