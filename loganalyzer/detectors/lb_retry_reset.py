@@ -37,7 +37,13 @@ def detect(ctx: Context) -> pl.LazyFrame:
         )
         .filter(pl.col("ips") >= 2)
     )
-    delivered = attempts.filter(pl.col("outcome") == "accepted").select(*PAIR, pl.lit(True).alias("delivered")).unique()
+    # only the accepted attempts of those pairs: a unique over every accepted attempt held all their text
+    delivered = (
+        attempts.filter(pl.col("outcome") == "accepted")
+        .join(pairs.select(PAIR), on=PAIR, how="semi")
+        .select(*PAIR, pl.lit(True).alias("delivered"))
+        .unique()
+    )
     pairs = pairs.join(delivered, on=PAIR, how="left").with_columns(pl.col("delivered").fill_null(False))
     rows = temp.join(pairs, on=PAIR, how="inner")
     per_group = rows.group_by("group").agg(
