@@ -154,12 +154,14 @@ def retries(source: Source, settings: Settings | None = None) -> pl.DataFrame:
     {'192.0.2.0/24': 540.0, '198.18.10.0/24': 45.0, '198.51.100.0/24': 942.0, '2001:db8:7::/48': 60.0}
     """
     ctx = _context(source, settings)
-    columns = ["network", "org", "asn", "group", "client_ip", "sender", "recipient", "seq", "ts"]
-    return (
-        retry_gaps(ctx.triplets)
-        .select(*columns, "retry_seq", "retry_ts", "retry_outcome", "gap")
-        .sort("seq")
-        .collect(engine=ENGINE)
+    gaps = retry_gaps(ctx.triplets).collect(engine=ENGINE)
+    # the triplets keep only what the detectors read: the rest of each 4xx's attempt, by its row
+    who = ctx.attempts.collect(engine=ENGINE).select(
+        "network", "org", "asn", "group", "client_ip", "sender", "recipient"
+    )
+    found = who[gaps.get_column("attempt")]
+    return found.hstack(gaps.select("seq", "ts", "retry_seq", "retry_ts", "retry_outcome", "gap").get_columns()).sort(
+        "seq"
     )
 
 
