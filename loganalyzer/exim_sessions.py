@@ -54,6 +54,7 @@ from .tables import align
 __all__ = [
     "COPY_IDENTITY",
     "EXIM_DAEMONS",
+    "EXIM_SESSION",
     "IP_PORT_GAP",
     "IP_TIME_GAP",
     "PROCESS_GAP",
@@ -66,7 +67,6 @@ __all__ = [
     "delivery_status",
     "is_exim",
     "lifecycles",
-    "links",
     "refusal_class",
     "without_copies",
 ]
@@ -712,23 +712,16 @@ def lifecycles(events: pl.LazyFrame) -> pl.LazyFrame:
     return number_lifecycles(exim.select("seq", "ts", "host", "kind", "queue_id"), _ENDS == 1)
 
 
-def links(sessions: pl.LazyFrame) -> pl.LazyFrame:
-    """(host, queue_id, session_id): the Exim connection whose ``<=`` received each message."""
-    return (
-        sessions.filter(pl.col("correlation").cast(pl.String).str.starts_with("exim"))
-        .select("session_id", "host", "queue_ids")
-        .explode("queue_ids")
-        .rename({"queue_ids": "queue_id"})
-        .drop_nulls("queue_id")
-        .unique(["host", "queue_id"], keep="first")
-    )
+#: True for a session Exim's lines made (its correlation is one of Exim's).
+EXIM_SESSION = pl.col("correlation").cast(pl.String).str.starts_with("exim")
 
 
 def build_messages(events: pl.LazyFrame, linked: pl.LazyFrame, lines: pl.DataFrame) -> pl.LazyFrame:
     """One row per Exim message-id lifecycle of ``lines`` (schema :data:`~loganalyzer.schema.MESSAGES`).
 
-    ``lines`` is (part of) :func:`lifecycles`; ``linked`` (:func:`links`) ties
-    each message to the connection that received it. Each detail (the
+    ``lines`` is (part of) :func:`lifecycles`; ``linked``
+    (:func:`loganalyzer.sessions.received_by` of the :data:`EXIM_SESSION` sessions)
+    ties each message to the connection that received it. Each detail (the
     arrival, refusals, delivery attempts) is read from the lines of its kind
     and joined per lifecycle.
     """

@@ -42,6 +42,7 @@ __all__ = [
     "in_key_order",
     "lifecycles",
     "number_lifecycles",
+    "received_by",
     "reply_class",
     "with_command_pairs",
 ]
@@ -343,12 +344,12 @@ def build_messages(
     if postfix or not exim:  # (flags as in build_session_lines)
         index = lifecycles(events).collect()
         # what a lifecycle's rows take from outside its own lines: read once for every window
-        links = _links(sessions).collect().lazy()
+        links = received_by(sessions).collect().lazy()
         children = _notified(events).collect().lazy()
         built.append(windows.build(index, "first_seq", lambda ev, idx: _messages(ev, idx.lazy(), links, children)))
     if exim:
         index = exim_sessions.lifecycles(events).collect()
-        links = exim_sessions.links(sessions).collect().lazy()
+        links = received_by(sessions.filter(exim_sessions.EXIM_SESSION)).collect().lazy()
         built.append(windows.build(index, "first_seq", lambda ev, idx: exim_sessions.build_messages(ev, links, idx)))
     return (built[0] if len(built) == 1 else pl.concat(built, how="vertical").sort("first_seq")).lazy()
 
@@ -363,8 +364,8 @@ def lifecycles(events: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def _links(sessions: pl.LazyFrame) -> pl.LazyFrame:
-    """(host, queue_id, session_id): the session that received each queue id."""
+def received_by(sessions: pl.LazyFrame) -> pl.LazyFrame:
+    """(host, queue_id, session_id): the session (of ``sessions``) that received each queue id."""
     return (
         sessions.select("session_id", "host", "queue_ids")
         .explode("queue_ids")

@@ -139,10 +139,15 @@ class Tables:
             return align(pl.DataFrame(schema=EVENTS.polars()), EVENTS)
         return align(pl.concat(self._parts, how="diagonal_relaxed"), EVENTS)
 
+    @property
+    def _chunked(self) -> Store | None:
+        """The store, when every event part is its own: a stretch of the log is then read chunk by chunk."""
+        return self.store if self._store_only else None
+
     def events_between(self, first: int, last: int) -> pl.LazyFrame:
         """The events of lines ``first`` .. ``last`` (seqs), reading only the chunks that hold them when it can."""
         window = pl.col("seq").is_between(first, last)
-        parts = self.store.between(first, last, EVENTS.polars()) if self.store and self._store_only else None
+        parts = self._chunked.between(first, last, EVENTS.polars()) if self._chunked else None
         if parts is None:
             return self.events.filter(window)
         if not parts:
@@ -151,7 +156,7 @@ class Tables:
 
     def windows(self) -> Windows:
         """How sessions and messages read the events: :attr:`window_lines` at a time, in whole chunks."""
-        cuts = tuple(first for first, _ in self.store.spans.values()) if self.store and self._store_only else ()
+        cuts = tuple(first for first, _ in self._chunked.spans.values()) if self._chunked else ()
         return Windows(self.events, self.events_between, self.window_lines, cuts)
 
     @cached_property
