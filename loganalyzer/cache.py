@@ -67,6 +67,7 @@ import polars as pl
 from .reading import read_inputs
 from .settings import Settings
 from .sources import Input
+from .store import BUILT
 from .tables import SPILLED, Tables
 
 __all__ = ["FORMAT", "FileState", "Key", "ParseCache", "code_digest", "file_state", "source_digest", "through_cache"]
@@ -255,7 +256,8 @@ class ParseCache:
         files = manifest["files"]
         moved = any(name.startswith(f"{SPILLED}/") for name in files)  # a spilled read's own files
         for name in ("sessions", "messages") if moved else ("events", "sessions", "messages", "unparsed"):
-            if f"{name}.parquet" not in files:
+            kept = f"{SPILLED}/{BUILT}/{name}/"  # built while reading, moved with the spilled pieces
+            if f"{name}.parquet" not in files and not any(f.startswith(kept) for f in files):
                 raise _Damaged(f"no {name}.parquet")
         for name, size in files.items():
             path = entry / name

@@ -24,6 +24,8 @@ the Exim rows to the Postfix ones.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import polars as pl
 
 from . import exim_sessions
@@ -328,8 +330,9 @@ def build_messages(
     exim: bool = True,
     postfix: bool = True,
     windows: Windows | None = None,
-) -> pl.LazyFrame:
-    """One row per queue-id lifecycle (schema :data:`~loganalyzer.schema.MESSAGES`).
+) -> Iterator[pl.DataFrame]:
+    """One row per queue-id lifecycle (schema :data:`~loganalyzer.schema.MESSAGES`), yielded a window
+    of the log at a time as the rows are built, in ``first_seq`` order.
 
     A narrow (seq, host, queue_id, kind) index, sorted by (host, queue id, seq),
     numbers the lifecycles (a ``removed`` line ends one) with running sums and
@@ -337,21 +340,28 @@ def build_messages(
     that carry them are then joined by seq once, and each attribute is one
     aggregate of a single ``group_by``. The index is built over the whole log
     (a queue id's lifecycles are numbered across it); the rest ``windows`` at a
-    time (:mod:`loganalyzer.windows`; default: one pass).
+    time (:mod:`loganalyzer.windows`; default: one pass). A log of both Postfix
+    and Exim lines gives one frame, the two merged.
     """
     windows = windows or Windows.whole(events)
-    built = []
+    built: list[Iterator[pl.DataFrame]] = []
     if postfix or not exim:  # (flags as in build_session_lines)
         index = lifecycles(events).collect()
         # what a lifecycle's rows take from outside its own lines: read once for every window
+        # (each builder has its own names: the parts are built after both are set up)
         links = received_by(sessions).collect().lazy()
         children = _notified(events).collect().lazy()
         built.append(windows.build(index, "first_seq", lambda ev, idx: _messages(ev, idx.lazy(), links, children)))
     if exim:
-        index = exim_sessions.lifecycles(events).collect()
-        links = received_by(sessions.filter(exim_sessions.EXIM_SESSION)).collect().lazy()
-        built.append(windows.build(index, "first_seq", lambda ev, idx: exim_sessions.build_messages(ev, links, idx)))
-    return (built[0] if len(built) == 1 else pl.concat(built, how="vertical").sort("first_seq")).lazy()
+        exim_index = exim_sessions.lifecycles(events).collect()
+        exim_links = received_by(sessions.filter(exim_sessions.EXIM_SESSION)).collect().lazy()
+        built.append(
+            windows.build(exim_index, "first_seq", lambda ev, idx: exim_sessions.build_messages(ev, exim_links, idx))
+        )
+    if len(built) == 1:
+        yield from built[0]
+    else:
+        yield pl.concat([part for parts in built for part in parts], how="vertical").sort("first_seq")
 
 
 def lifecycles(events: pl.LazyFrame) -> pl.LazyFrame:

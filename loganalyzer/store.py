@@ -13,6 +13,12 @@ piece is what one chunk produced for one part. Pieces whose year-less
 timestamps may still be corrected (see :class:`~loganalyzer.timestamps.YearTracker`)
 keep the pending columns until :meth:`Store.correct` has run.
 
+The tables built from the events (sessions, messages, attempts...) go into the
+spill directory too, a window's rows at a time as they are built
+(:meth:`Store.keep`): held in memory they would grow with the log, about 130 MB
+per million lines together. Written as lz4 Parquet, as the parse cache keeps
+them, which then takes them over with the rest of the directory.
+
 The store also knows which lines (seqs) each chunk holds, so that a query of
 one stretch of the log (:meth:`Store.between`) opens only the files of the
 chunks in it: the sessions and messages are built a window at a time that way
@@ -24,6 +30,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,10 +39,12 @@ import polars as pl
 
 from .timestamps import PENDING, settle
 
-__all__ = ["UNPARSED_PART", "Piece", "Store", "keep", "spilled"]
+__all__ = ["BUILT", "UNPARSED_PART", "Piece", "Store", "built", "keep", "spilled"]
 
 #: The part name of unparsed lines.
 UNPARSED_PART = "unparsed"
+#: The folder of a spill directory that holds the tables built from the events, one folder each.
+BUILT = "_built"
 
 
 def _file_name(part: str) -> str:
@@ -44,11 +53,18 @@ def _file_name(part: str) -> str:
 
 def spilled(directory: Path, schema: pl.Schema, *, unparsed: bool) -> pl.LazyFrame | None:
     """The event (or unparsed) pieces a spilled store left in ``directory``, as one scan; None if none."""
-    folders = [d for d in sorted(directory.iterdir()) if d.is_dir() and (d.name == UNPARSED_PART) == unparsed]
+    parts = [d for d in sorted(directory.iterdir()) if d.is_dir() and d.name != BUILT]
+    folders = [d for d in parts if (d.name == UNPARSED_PART) == unparsed]
     files = [str(f) for d in folders for f in sorted(d.glob("*.parquet"))]
     if not files:
         return None
     return pl.scan_parquet(files, schema=schema, missing_columns="insert", extra_columns="ignore")
+
+
+def built(directory: Path, name: str) -> pl.LazyFrame | None:
+    """The table ``name`` that :meth:`Store.keep` wrote in the spill directory ``directory``; None if none."""
+    files = sorted((directory / BUILT / name).glob("*.parquet"))
+    return pl.scan_parquet(files) if files else None
 
 
 def keep(frame: pl.DataFrame, directory: str | None, part: str, chunk: int) -> pl.DataFrame | str:
@@ -104,6 +120,33 @@ class Store:
             for piece in pieces:
                 if isinstance(piece.data, str):
                     piece.data = str(target / Path(piece.data).relative_to(old))
+
+    def keep(self, name: str, frames: Iterable[pl.DataFrame]) -> pl.LazyFrame:
+        """The table ``name`` built from the events, ``frames`` its rows in order (at least one frame).
+
+        A spilling store writes each frame as it comes and scans the files, so that
+        only one frame is in memory at a time; otherwise the frames are copied into
+        one chunk in memory (polars would copy a many-chunk table each time a
+        column is added to it or it is filtered: the detectors do both).
+        """
+        if self.directory is None:
+            return pl.concat(frames, how="vertical", rechunk=True).lazy()
+        folder = Path(self.directory) / BUILT / name
+        shutil.rmtree(folder, ignore_errors=True)  # built again (a table read from a cache and rebuilt)
+        folder.mkdir(parents=True)
+        written, empty = 0, None
+        for frame in frames:
+            if frame.is_empty():  # a window whose groups gave no rows
+                empty = frame
+                continue
+            frame.write_parquet(folder / f"{written:05d}.parquet", compression="lz4")
+            written += 1
+        if not written:  # no rows at all: one empty file gives the columns
+            assert empty is not None, f"no frame of {name} to keep"
+            empty.write_parquet(folder / "00000.parquet", compression="lz4")
+        table = built(Path(self.directory), name)
+        assert table is not None
+        return table
 
     def add(self, part: str, piece: Piece) -> None:
         self.pieces.setdefault(part, []).append(piece)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import Final, Literal
 import polars as pl
 
 from .schema import EVENTS, UNPARSED, Table
-from .store import Store, spilled
+from .store import Store, built, spilled
 from .windows import WINDOW_LINES, Windows
 
 __all__ = ["ENGINE", "ReadStats", "SourceStats", "Tables", "align", "our_engine"]
@@ -95,17 +96,18 @@ class ReadStats:
         return [w for s in self.sources for w in s.warnings]
 
 
-def _lines_of(sessions: pl.DataFrame, index: pl.DataFrame) -> pl.LazyFrame:
+def _lines_of(sessions: pl.LazyFrame, index: pl.DataFrame) -> pl.DataFrame:
     """(seq, session_id, kind) of the index lines whose session made a row."""
     lines = index.lazy().select("seq", "session_id", "kind")
-    return lines.join(sessions.lazy().select("session_id"), on="session_id", how="semi").collect().lazy()
+    return lines.join(sessions.select("session_id"), on="session_id", how="semi").collect()
 
 
 class Tables:
     """Events, sessions, messages and unparsed lines of one read, as LazyFrames.
 
     ``sessions`` and ``messages`` are derived from ``events`` on first use and
-    kept, so every detector sees the same rows.
+    kept, so every detector sees the same rows: in the spill directory when the
+    read spilled (:meth:`Store.keep <loganalyzer.store.Store.keep>`), else in memory.
     """
 
     def __init__(
@@ -224,11 +226,11 @@ class Tables:
 
         index = self._session_index
         with our_engine():
-            built = self.windows().build(index, "session_id", build)
+            sessions = self._keep("sessions", self.windows().build(index, "session_id", build))
             if "session_lines" not in self.__dict__:
-                self.__dict__["session_lines"] = _lines_of(built, index)
+                self.__dict__["session_lines"] = self._keep("session_lines", [_lines_of(sessions, index)])
         del self.__dict__["_session_index"]  # its work is done: ~55 bytes a line, free it
-        return built.lazy()
+        return sessions
 
     @cached_property
     def session_lines(self) -> pl.LazyFrame:
@@ -237,7 +239,7 @@ class Tables:
             self.sessions  # noqa: B018 -- builds the session lines with the sessions
             return self.__dict__["session_lines"]
         with our_engine():  # sessions read from a cache without their lines
-            lines = _lines_of(self.sessions.collect(), self._session_index)
+            lines = self._keep("session_lines", [_lines_of(self.sessions, self._session_index)])
         del self.__dict__["_session_index"]
         return lines
 
@@ -250,7 +252,7 @@ class Tables:
             messages = build_messages(
                 self.events, self.sessions, exim=self.has_exim, postfix=self.has_postfix, windows=self.windows()
             )
-            return messages.collect().lazy()
+            return self._keep("messages", messages)
 
     @cached_property
     def attempts(self) -> pl.LazyFrame:
@@ -258,7 +260,11 @@ class Tables:
         from .rcpt_outcomes import build_attempts
 
         with our_engine():
-            return build_attempts(self.events, self.messages).collect().lazy()
+            return self._keep("attempts", [build_attempts(self.events, self.messages).collect()])
+
+    def _keep(self, name: str, frames: Iterable[pl.DataFrame]) -> pl.LazyFrame:
+        """A table built from the events, its rows ``frames``: where the store keeps it (see :meth:`Store.keep`)."""
+        return (self.store or Store()).keep(name, frames)
 
     def table(self, name: str) -> pl.LazyFrame:
         """A table by name: events, sessions, messages or unparsed."""
@@ -285,7 +291,10 @@ class Tables:
             parquet, arrow = where / f"{name}.parquet", where / f"{name}.arrow"
             if name in frames:
                 continue
-            if parquet.exists():
+            kept = built(moved, name) if moved.is_dir() else None
+            if kept is not None:  # built while reading, and moved with the spilled pieces
+                frames[name] = kept
+            elif parquet.exists():
                 frames[name] = pl.scan_parquet(parquet)
             elif arrow.exists():
                 frames[name] = pl.scan_ipc(arrow)
@@ -301,7 +310,10 @@ class Tables:
         tables.__dict__["messages"] = frames["messages"]
         for name in DERIVED:  # written with derived=True; else rebuilt from the events on first use
             parquet, arrow = where / f"{name}.parquet", where / f"{name}.arrow"
-            if parquet.exists():
+            kept = built(moved, name) if moved.is_dir() else None
+            if kept is not None:
+                tables.__dict__[name] = kept
+            elif parquet.exists():
                 tables.__dict__[name] = pl.scan_parquet(parquet)
             elif arrow.exists():
                 tables.__dict__[name] = pl.scan_ipc(arrow)
@@ -332,8 +344,9 @@ class Tables:
         two seconds per million lines together; the parse cache keeps them).
         ``move_spill`` moves the Parquet files of a spilled read into
         ``directory/events.d`` instead of writing the events again (the parse
-        cache: a rename instead of seconds of encoding); these tables then read
-        them there. ``compression`` is that of the Parquet files written.
+        cache: a rename instead of seconds of encoding), with the tables built
+        from them so far (:meth:`Store.keep <loganalyzer.store.Store.keep>`);
+        these tables then read them there. ``compression`` is that of the Parquet files written.
         """
         if fmt not in ("parquet", "arrow"):
             raise ValueError(f"unknown format {fmt!r}: parquet or arrow")
@@ -350,6 +363,8 @@ class Tables:
         written = []
         if move_spill and fmt == "parquet" and self.store is not None and self.store.directory is not None:
             del frames["events"], frames["unparsed"]  # the spilled pieces themselves
+            for name in self._kept():  # and the tables built from them
+                frames.pop(name, None)
             self.store.move_to(out / SPILLED)
             self._reopen()
             written.extend(sorted((out / SPILLED).rglob("*.parquet")))
@@ -363,10 +378,19 @@ class Tables:
             written.append(path)
         return written
 
+    def _kept(self) -> list[str]:
+        """The tables built so far that the store keeps on disk."""
+        if self.store is None or self.store.directory is None:
+            return []
+        where = Path(self.store.directory)
+        return [name for name in ("sessions", "messages", *DERIVED) if built(where, name) is not None]
+
     def _reopen(self) -> None:
-        """Scan the store's pieces where they are now (after :meth:`Store.move_to`)."""
-        assert self.store is not None
+        """Scan the store's pieces and the tables it keeps where they are now (after :meth:`Store.move_to`)."""
+        assert self.store is not None and self.store.directory is not None
         self._parts = self.store.parts(EVENTS.polars())
         self._unparsed = self.store.unparsed(UNPARSED.polars())
         for name in ("events", "unparsed"):
             self.__dict__.pop(name, None)
+        for name in self._kept():
+            self.__dict__[name] = built(Path(self.store.directory), name)

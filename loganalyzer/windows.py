@@ -5,7 +5,8 @@ their lines (client, sender, reply text...) to a narrow index of those lines and
 aggregating them per group. Over a whole log that join holds the attributes of
 every line at once: 250-300 MB per million lines, the largest transient of a
 scan, and what made its peak grow with the log. Built a window at a time, it
-holds one window's lines; only the (much smaller) finished rows accumulate.
+holds one window's lines, and the finished rows of each window are handed on
+as they come (a spilling read writes them to disk: :meth:`~loganalyzer.store.Store.keep`).
 
 A group (a session, a queue-id lifecycle) is named by the seq of its first line.
 The groups are cut into windows of ``width`` lines of the log or more (whole
@@ -20,7 +21,7 @@ one pass (the tests compare both).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import polars as pl
@@ -68,16 +69,19 @@ class Windows:
                 starts.append(cut)
         return starts
 
-    def build(self, index: pl.DataFrame, key: str, build: Builder) -> pl.DataFrame:
-        """``build`` for every group of ``index`` (its lines: ``seq`` and the group ``key``), window by
-        window, the rows in ``key`` order."""
+    def build(self, index: pl.DataFrame, key: str, build: Builder) -> Iterator[pl.DataFrame]:
+        """``build`` for every group of ``index`` (its lines: ``seq`` and the group ``key``): the rows,
+        one frame per window as each is built, in ``key`` order (a caller that writes them out holds
+        one window's rows at a time: :meth:`loganalyzer.store.Store.keep`)."""
         if index.is_empty() or self.width <= 0:
-            return build(self.events, index).collect().sort(key)
+            yield build(self.events, index).collect().sort(key)
+            return
         first = int(index.get_column(key).min())  # type: ignore[arg-type]
         last = int(index.get_column("seq").max())  # type: ignore[arg-type]
         starts = self.starts(first, last)
         if len(starts) == 1:
-            return build(self.events, index).collect().sort(key)
+            yield build(self.events, index).collect().sort(key)
+            return
         ends = [*(s - 1 for s in starts[1:]), last]
         # a window reads its own lines and at most a quarter window past its end: a group reaching
         # further would make it read far more (one message deferred for hours: the rest of the log)
@@ -95,7 +99,6 @@ class Windows:
             theirs = events.filter(pl.col("seq").is_in(seqs.implode())).collect().lazy()
             longer = build(theirs, lines).collect()
             index = index.filter(~pl.col(key).is_in(long.implode()))
-        done = []
         for start, end in zip(starts, ends, strict=True):
             inside = pl.col(key).is_between(start, end)
             lines = index.filter(inside)
@@ -105,8 +108,5 @@ class Windows:
                 rows.append(build(self.between(start, top), lines).collect())
             if longer is not None:
                 rows.append(longer.filter(inside))
-            if rows:
-                done.append(pl.concat(rows, how="vertical").sort(key))
-        # the windows follow each other in key order. One copy into one chunk: polars would otherwise
-        # copy a many-chunk table each time a column is added to it or it is filtered (the detectors do both)
-        return pl.concat(done, how="vertical", rechunk=True)
+            if rows:  # the windows follow each other in key order
+                yield pl.concat(rows, how="vertical").sort(key)

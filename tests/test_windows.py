@@ -12,7 +12,7 @@ from loganalyzer.bench import EximOptions
 from loganalyzer.bench.logs import generate_exim, generate_postfix
 from loganalyzer.reading import read
 from loganalyzer.settings import Settings
-from loganalyzer.store import Piece, Store
+from loganalyzer.store import BUILT, Piece, Store
 from loganalyzer.tables import Tables
 from loganalyzer.windows import WINDOW_LINES, Windows
 
@@ -98,11 +98,13 @@ def test_build_visits_each_window_once_and_long_groups_apart() -> None:
         assert set(lines["seq"]) <= set(seen)  # a window reads every line of its groups
         return lines.lazy().group_by("group").agg(pl.len().alias("lines"), pl.col("seq").max().alias("last"))
 
-    built = Windows(events, between, 10).build(index, "group", build)
+    parts = list(Windows(events, between, 10).build(index, "group", build))
+    # one frame per window: the groups that begin in it, the long ones among them (none in 30-39)
+    assert [part["group"].to_list() for part in parts] == [[0, 4, 8], [10, 17], [25], []]
+    built = pl.concat(parts)
     assert built.to_dicts() == [{"group": g, "lines": len(s), "last": max(s)} for g, s in sorted(rows.items())]
     # the long groups once over their span, then windows 0-9, 10-19, 20-29 up to their groups' last lines
     assert asked == [(4, 30), (0, 11), (10, 12), (20, 26)]
-    assert built.n_chunks() == 1
 
 
 def test_windows_hold_whole_chunks() -> None:
@@ -110,6 +112,43 @@ def test_windows_hold_whole_chunks() -> None:
     assert chunks.starts(0, 599) == [0, 300]  # 300 lines, then the rest
     assert chunks.starts(120, 599) == [120, 400]  # the first group's seq starts the first window
     assert Windows(pl.LazyFrame(), lambda a, b: pl.LazyFrame(), 250).starts(0, 599) == [0, 250, 500]
+
+
+def test_spilled_reads_keep_their_tables_on_disk_a_window_at_a_time(logs: dict[str, Path], tmp_path: Path) -> None:
+    tables = _read(logs["postfix"], tmp_path / "spilled")
+    tables.window_lines = 1000
+    assert tables.store is not None and tables.store.directory is not None
+    kept = Path(tables.store.directory) / BUILT
+    in_memory = read(str(logs["postfix"]), SPILLED.replace(spill_bytes=1 << 40))
+    assert in_memory.store is not None and in_memory.store.directory is None
+    in_memory.window_lines = 1000
+    for name in DERIVED:
+        assert_frame_equal(getattr(tables, name).collect(), getattr(in_memory, name).collect())
+        assert sorted(p.name for p in (kept / name).iterdir())[0] == "00000.parquet"
+    windows = len(tables.windows().starts(0, tables.stats.lines - 1))
+    assert windows > 3
+    assert len(list((kept / "sessions").iterdir())) == windows  # one file per window, as each was built
+    assert len(list((kept / "attempts").iterdir())) == 1
+    assert not (tmp_path / "in-memory").exists()
+
+
+def test_a_store_in_memory_keeps_a_table_in_one_chunk() -> None:
+    table = Store().keep("sessions", [pl.DataFrame({"a": [1, 2]}), pl.DataFrame({"a": [3]})]).collect()
+    assert table["a"].to_list() == [1, 2, 3]
+    assert table.n_chunks() == 1
+
+
+def test_a_spilling_store_writes_the_frames_with_rows(tmp_path: Path) -> None:
+    store = Store(spill=True, parent=str(tmp_path))
+    assert store.directory is not None
+    none = pl.DataFrame({"a": []}, schema={"a": pl.Int64})
+    table = store.keep("messages", [pl.DataFrame({"a": [1, 2]}), none, pl.DataFrame({"a": [3]})])
+    assert table.collect()["a"].to_list() == [1, 2, 3]
+    assert len(list((Path(store.directory) / BUILT / "messages").iterdir())) == 2
+    empty = store.keep("attempts", [none, none])
+    assert empty.collect_schema() == none.schema and empty.collect().is_empty()
+    again = store.keep("messages", [pl.DataFrame({"a": [4]})])  # built again: replaces the files
+    assert again.collect()["a"].to_list() == [4]
 
 
 def test_store_between_opens_the_chunks_of_a_stretch_only() -> None:
