@@ -206,17 +206,16 @@ class ClientMap:
         frame = ips.select("client_ip", "network", "org", "asn", "ptr").with_columns(key.alias("group"))
         return cls(frame)
 
-    def annotate(self, frame: pl.DataFrame, ip: str = "client_ip") -> pl.DataFrame:
-        """``frame`` with network, org, asn and group columns, by its ``ip`` column.
+    def annotate(self, frame: pl.LazyFrame, ip: str = "client_ip") -> pl.LazyFrame:
+        """``frame`` with network, org, asn and group columns, by its ``ip`` column, rows in their order.
 
-        The columns are looked up for the ``ip`` column alone and set beside the
-        frame's own, which stay as they are: a join of the whole frame would copy
-        every column (the sessions of a 5M-line log: 260 MB).
+        Lazy: a query reads only the columns it uses of ``frame`` (a table in the
+        spill directory: from its files) and joins only those. Holding the whole
+        annotated sessions and attempts for the detectors took 490 MB on a 5M-line log.
         """
-        found = frame.select(ip).join(
-            self.frame.drop("ptr"), left_on=ip, right_on="client_ip", how="left", maintain_order="left"
+        return frame.join(
+            self.frame.lazy().drop("ptr"), left_on=ip, right_on="client_ip", how="left", maintain_order="left"
         )
-        return frame.hstack(found.drop(ip).get_columns())
 
 
 def _open_asn(path: str) -> Any:

@@ -135,7 +135,7 @@ class Context:
     @cached_property
     def sessions(self) -> pl.LazyFrame:
         """Sessions with network, org, asn and group."""
-        return self.clients.annotate(self.tables.sessions.collect()).lazy()
+        return self.clients.annotate(self.tables.sessions)
 
     @cached_property
     def session_lines(self) -> pl.LazyFrame:
@@ -144,8 +144,8 @@ class Context:
 
     @cached_property
     def attempts(self) -> pl.LazyFrame:
-        """Every RCPT outcome (:attr:`Tables.attempts`) with the client's network, org, asn and group."""
-        return self.clients.annotate(self.tables.attempts.collect()).sort("seq").lazy()
+        """Every RCPT outcome (:attr:`Tables.attempts`, in seq order) with the client's network, org, asn and group."""
+        return self.clients.annotate(self.tables.attempts)
 
     @cached_property
     def triplets(self) -> pl.LazyFrame:

@@ -64,8 +64,14 @@ def detect(ctx: Context) -> pl.LazyFrame:
     )
     screen = pl.col("screen_results").list.contains("data-without-rcpt")
     server = (pl.col("daemon") != "postscreen") & sent_data & all_refused & (pl.col("reject_5xx") >= 1)
-    hits = s.filter(server | screen).with_columns(
-        pl.when(server & pushed).then(pl.lit(2)).when(screen).then(pl.lit(1)).otherwise(pl.lit(0)).alias("level")
+    hits = (
+        s.filter(server | screen)
+        .with_columns(
+            pl.when(server & pushed).then(pl.lit(2)).when(screen).then(pl.lit(1)).otherwise(pl.lit(0)).alias("level")
+        )
+        .select("session_id", "group", "level", "start", "end")
+        .collect()  # a few sessions, read twice below: the sessions' files once
+        .lazy()
     )
     shown = ["reject", "improper-pipelining", "session-error", "disconnect", "data-without-rcpt", "protocol-error",
              "sync-error", "dropped"]  # fmt: skip

@@ -38,9 +38,13 @@ def _failed_handshakes(ctx: Context) -> pl.LazyFrame:
         lines.join(accept, on="seq", how="left")
         .group_by("session_id")
         .agg(pl.col("seq").alias("seqs"), pl.col("detail").drop_nulls().first().alias("detail"))
+        .collect()
     )
+    # the few sessions picked by their ids first: a join would read every column of every session
+    ids = per_session.get_column("session_id").implode()
     return (
-        ctx.sessions.join(per_session, on="session_id", how="inner")
+        ctx.sessions.filter(pl.col("session_id").is_in(ids))
+        .join(per_session.lazy(), on="session_id", how="inner")
         .with_columns(
             pl.coalesce(pl.col("tls_error").cast(pl.String), pl.col("detail"), pl.lit("unknown")).alias("reason")
         )

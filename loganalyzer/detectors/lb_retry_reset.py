@@ -28,7 +28,7 @@ def available(ctx: Context) -> str | None:
 
 def detect(ctx: Context) -> pl.LazyFrame:
     attempts = ctx.attempts.with_columns(pl.coalesce(pl.col("org"), pl.col("network")).alias("pool"))
-    temp = attempts.filter(pl.col("outcome") == "temp")
+    temp = attempts.filter(pl.col("outcome") == "temp").collect().lazy()  # read twice below: the files once
     pairs = (
         temp.group_by(PAIR)
         .agg(

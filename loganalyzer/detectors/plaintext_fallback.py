@@ -37,17 +37,23 @@ def available(ctx: Context) -> str | None:
 
 def detect(ctx: Context) -> pl.LazyFrame:
     window = ctx.settings.plaintext_window
-    s = ctx.sessions.with_columns(pl.coalesce(pl.col("org"), pl.col("network")).alias("pool"))
-    failed = s.filter(pl.col("tls") == "failed").select(
-        "pool", "group", "client_ip", pl.col("session_id").alias("failed_id"), pl.col("end").alias("failed_at")
-    )
     delivered = (
         (pl.col("queue_ids").list.len() > 0)
         | (pl.col("cmd_data").struct.field("ok") >= 1)
         | (pl.col("cmd_bdat").struct.field("ok") >= 1)
     )
+    # the two kinds of session in one read of the sessions (a table on disk: its files read once)
+    s = (
+        ctx.sessions.filter((pl.col("tls") == "failed") | ((pl.col("tls") == "none") & delivered))
+        .select("tls", "session_id", "client_ip", "start", "end", "group", pl.coalesce("org", "network").alias("pool"))
+        .collect()
+        .lazy()
+    )
+    failed = s.filter(pl.col("tls") == "failed").select(
+        "pool", "group", "client_ip", pl.col("session_id").alias("failed_id"), pl.col("end").alias("failed_at")
+    )
     plain = (
-        s.filter((pl.col("tls") == "none") & delivered)
+        s.filter(pl.col("tls") == "none")
         .select("pool", pl.col("client_ip").alias("plain_ip"), pl.col("session_id").alias("plain_id"), "start")
         .sort("start", "plain_id")  # ties in time: the earlier session, whatever order polars made
     )

@@ -63,8 +63,8 @@ def test_annotate_adds_the_map_columns_row_by_row() -> None:
         rechunk=False,
     )
     joined = frame.join(clients.frame.drop("ptr"), on="client_ip", how="left", maintain_order="left")
-    assert clients.annotate(frame).to_dicts() == joined.to_dicts()
-    networks = clients.annotate(frame)["network"].to_list()
+    assert clients.annotate(frame.lazy()).collect().to_dicts() == joined.to_dicts()
+    networks = clients.annotate(frame.lazy()).collect()["network"].to_list()
     assert networks == ["2001:db8:2::/48", "198.51.100.0/24", None, "198.51.100.0/24"]
 
 
