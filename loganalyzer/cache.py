@@ -38,9 +38,11 @@ benchmark log the derived tables take 39 MB instead of 22 MB, and writing them
 0.43 s instead of 0.61 s, reading them 0.29 s instead of 0.35 s (uncompressed:
 91 MB, 0.33 s and 0.27 s). A large read
 (see :mod:`loganalyzer.store`) has already written its lines as uncompressed
-Parquet while parsing, in a spill directory made inside the cache directory:
-the entry takes those files over with a rename (``events.d/``), trading disk
-space (about 0.8 bytes per byte of log) for those seconds of the first scan.
+Parquet while parsing, in a spill directory made inside the cache directory,
+and the tables it built from them as lz4 Parquet beside them
+(:meth:`~loganalyzer.store.Store.keep`): the entry takes those files over with
+a rename (``events.d/``), trading disk space (about 0.8 bytes per byte of log)
+for those seconds of the first scan.
 """
 
 from __future__ import annotations

@@ -102,6 +102,24 @@ def _lines_of(sessions: pl.LazyFrame, index: pl.DataFrame) -> pl.DataFrame:
     return lines.join(sessions.select("session_id"), on="session_id", how="semi").collect()
 
 
+def _written(where: Path, name: str) -> pl.LazyFrame | None:
+    """Table ``name`` as :meth:`Tables.write` left it in ``where``; None when it is not there.
+
+    Built while reading and moved with the spilled pieces
+    (:meth:`Store.keep <loganalyzer.store.Store.keep>`), else one Parquet or Arrow IPC file.
+    """
+    moved = where / SPILLED
+    kept = built(moved, name) if moved.is_dir() else None
+    if kept is not None:
+        return kept
+    parquet, arrow = where / f"{name}.parquet", where / f"{name}.arrow"
+    if parquet.exists():
+        return pl.scan_parquet(parquet)
+    if arrow.exists():
+        return pl.scan_ipc(arrow)
+    return None
+
+
 class Tables:
     """Events, sessions, messages and unparsed lines of one read, as LazyFrames.
 
@@ -288,18 +306,12 @@ class Tables:
                 scan = spilled(moved, table.polars(), unparsed=name == "unparsed")
                 frames[name] = scan if scan is not None else align(pl.DataFrame(), table)
         for name in ("events", "sessions", "messages", "unparsed"):
-            parquet, arrow = where / f"{name}.parquet", where / f"{name}.arrow"
-            if name in frames:
-                continue
-            kept = built(moved, name) if moved.is_dir() else None
-            if kept is not None:  # built while reading, and moved with the spilled pieces
-                frames[name] = kept
-            elif parquet.exists():
-                frames[name] = pl.scan_parquet(parquet)
-            elif arrow.exists():
-                frames[name] = pl.scan_ipc(arrow)
-            else:
+            found = frames.get(name)
+            if found is None:
+                found = _written(where, name)
+            if found is None:
                 raise FileNotFoundError(f"{where}: no {name}.parquet or {name}.arrow (written by loganalyzer parse -o)")
+            frames[name] = found
         stats = ReadStats()
         info = where / "sources.json"
         if info.exists():
@@ -309,14 +321,9 @@ class Tables:
         tables.__dict__["sessions"] = frames["sessions"]
         tables.__dict__["messages"] = frames["messages"]
         for name in DERIVED:  # written with derived=True; else rebuilt from the events on first use
-            parquet, arrow = where / f"{name}.parquet", where / f"{name}.arrow"
-            kept = built(moved, name) if moved.is_dir() else None
-            if kept is not None:
-                tables.__dict__[name] = kept
-            elif parquet.exists():
-                tables.__dict__[name] = pl.scan_parquet(parquet)
-            elif arrow.exists():
-                tables.__dict__[name] = pl.scan_ipc(arrow)
+            derived = _written(where, name)
+            if derived is not None:
+                tables.__dict__[name] = derived
         if "census" in tables.__dict__:  # a DataFrame, not a LazyFrame
             tables.__dict__["census"] = tables.__dict__["census"].collect()
         maps = where / f"{CLIENT_MAPS}.parquet"
