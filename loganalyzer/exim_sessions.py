@@ -454,7 +454,7 @@ def build_session_lines(events: pl.LazyFrame) -> pl.LazyFrame:
     return every.select(
         "seq", "ts", "kind", "source", "line_no", pl.col("_session").alias("session_id"),
         pl.lit(None, dtype=pl.Int32).alias("segment"), pl.lit(None, dtype=pl.Int32).alias("last_segment"),
-        pl.lit("exim").alias("daemon"), pl.col("correlation").cast(pl.String),
+        pl.lit("exim", pl.Categorical).alias("daemon"), pl.col("correlation").cast(pl.Categorical),
     )  # fmt: skip
 
 
