@@ -13,12 +13,12 @@ from __future__ import annotations
 import polars as pl
 
 from .exim_sessions import COPY_IDENTITY, is_exim, without_copies
-from .sessions import REFUSED_ACTIONS, reply_class
+from .sessions import REFUSED_ACTIONS, in_seq_order, reply_class
 
 __all__ = ["build_attempts"]
 
 
-def build_attempts(events: pl.LazyFrame, messages: pl.LazyFrame) -> pl.LazyFrame:
+def build_attempts(events: pl.LazyFrame, messages: pl.LazyFrame) -> pl.DataFrame:
     """Every RCPT outcome: (seq, ts, host, client_ip, client_name, sender, recipient, outcome), in log order.
 
     ``outcome`` is ``temp`` (4xx), ``perm`` (5xx) or ``accepted``. Rejections
@@ -54,12 +54,11 @@ def build_attempts(events: pl.LazyFrame, messages: pl.LazyFrame) -> pl.LazyFrame
         .then(pl.lit("temp"))
         .otherwise(pl.lit("perm"))
         .alias("outcome"),
-    )
+    ).collect()
+    del refused, once  # the reject lines' other columns: not needed from here on
+    delivery = pl.element().struct.field
     accepted = (
         messages.filter((pl.col("origin") == "smtp") & ~pl.col("rejected") & pl.col("client_ip").is_not_null())
-        .select("first_seq", "first_seen", "host", "client_ip", "client_name", "sender", "deliveries")
-        .explode("deliveries")
-        .drop_nulls("deliveries")
         .select(
             pl.col("first_seq").alias("seq"),
             pl.col("first_seen").alias("ts"),
@@ -67,12 +66,19 @@ def build_attempts(events: pl.LazyFrame, messages: pl.LazyFrame) -> pl.LazyFrame
             "client_ip",
             "client_name",
             pl.col("sender").str.to_lowercase(),
-            pl.coalesce(pl.col("deliveries").struct.field("orig_to"), pl.col("deliveries").struct.field("recipient"))
-            .str.to_lowercase()
+            # each delivery's address as the client gave it, nothing else of the (wide) deliveries
+            pl.col("deliveries")
+            .list.eval(pl.coalesce(delivery("orig_to"), delivery("recipient")).str.to_lowercase())
             .alias("recipient"),
             pl.lit("accepted").alias("outcome"),
         )
+        .explode("recipient")
+        .drop_nulls("recipient")
         .unique(["seq", "recipient"], keep="first", maintain_order=True)
+        # message by message, as the streaming engine reads them: the in-memory one would hold every
+        # message's deliveries at once (110 MB on a 5M-line log)
+        .collect(engine="streaming")
     )
-    both = pl.concat([rejects, accepted], how="vertical_relaxed").filter(pl.col("recipient").is_not_null())
-    return both.sort("seq", maintain_order=True)  # the recipients of one message in their order: reproducible
+    # the two side by side (no copy), then moved once into seq order, the recipients of one message
+    # in their order: reproducible
+    return in_seq_order(pl.concat([rejects, accepted], how="vertical_relaxed", rechunk=False))

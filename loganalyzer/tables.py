@@ -278,7 +278,7 @@ class Tables:
         from .rcpt_outcomes import build_attempts
 
         with our_engine():
-            return self._keep("attempts", [build_attempts(self.events, self.messages).collect()])
+            return self._keep("attempts", [build_attempts(self.events, self.messages)])
 
     def _keep(self, name: str, frames: Iterable[pl.DataFrame]) -> pl.LazyFrame:
         """A table built from the events, its rows ``frames``: where the store keeps it (see :meth:`Store.keep`)."""
