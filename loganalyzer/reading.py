@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
+from . import allocator
 from .parse import Parser
 from .schema import EVENTS, UNPARSED
 from .settings import Settings
@@ -177,7 +178,10 @@ def _executor(settings: Settings, size: int) -> Iterator[tuple[Executor, bool]]:
     """A pool of worker processes for large inputs, else a thread pool in this process."""
     if settings.jobs > 1 and size >= PROCESS_THRESHOLD:
         context = multiprocessing.get_context("spawn")
-        with ProcessPoolExecutor(max_workers=settings.jobs, mp_context=context, initializer=_one_thread) as pool:
+        with (
+            allocator.for_workers(),
+            ProcessPoolExecutor(max_workers=settings.jobs, mp_context=context, initializer=_one_thread) as pool,
+        ):
             yield pool, True
     else:
         with ThreadPoolExecutor(max_workers=settings.jobs) as threads:

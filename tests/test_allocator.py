@@ -6,7 +6,10 @@ import os
 import subprocess
 import sys
 
-from loganalyzer.allocator import JEMALLOC_CONF, JEMALLOC_VARIABLE
+import pytest
+
+from loganalyzer import allocator
+from loganalyzer.allocator import JEMALLOC_CONF, JEMALLOC_VARIABLE, WORKER_CONF
 
 # polars appends a setting it finds to its own, and the later keys win
 SHOW = f"import os, loganalyzer, polars; print(os.environ.get({JEMALLOC_VARIABLE!r}, ''))"
@@ -30,3 +33,18 @@ def test_a_users_own_setting_is_kept() -> None:
     setting = _setting_after_import("dirty_decay_ms:2000")
     assert setting.endswith(",dirty_decay_ms:2000")
     assert JEMALLOC_CONF not in setting
+
+
+def test_the_workers_get_their_own_setting_while_their_pool_starts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(allocator, "_ours", True)
+    monkeypatch.setenv(JEMALLOC_VARIABLE, "polars:1," + JEMALLOC_CONF)
+    with allocator.for_workers():
+        assert os.environ[JEMALLOC_VARIABLE] == "polars:1," + WORKER_CONF
+    assert os.environ[JEMALLOC_VARIABLE] == "polars:1," + JEMALLOC_CONF
+
+
+def test_the_workers_keep_a_users_own_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(allocator, "_ours", False)
+    monkeypatch.setenv(JEMALLOC_VARIABLE, "polars:1," + JEMALLOC_CONF)  # the user's, though it reads like ours
+    with allocator.for_workers():
+        assert os.environ[JEMALLOC_VARIABLE] == "polars:1," + JEMALLOC_CONF
