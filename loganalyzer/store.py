@@ -27,13 +27,12 @@ chunks in it: the sessions and messages are built a window at a time that way
 
 from __future__ import annotations
 
+import atexit
 import shutil
 import tempfile
-import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
@@ -90,11 +89,29 @@ class Piece:
         return self.data if isinstance(self.data, pl.DataFrame) else pl.read_parquet(self.data)
 
 
+class _Removal:
+    """Deletes one spill directory when the process ends, unless it was handed over or deleted before."""
+
+    def __init__(self, path: str) -> None:
+        self.path: str | None = path
+        atexit.register(self)
+
+    def __call__(self) -> None:
+        if self.path is not None:
+            shutil.rmtree(self.path, ignore_errors=True)
+            self.path = None
+
+    def cancel(self) -> None:
+        self.path = None
+
+
 class Store:
     """The pieces of one read, by part; with ``spill`` on disk in a new directory under ``parent``.
 
-    The spill directory is deleted when the store is garbage-collected, i.e. when
-    the tables reading it are gone, unless :meth:`move_to` handed it over.
+    The spill directory is deleted when the process ends (or by :meth:`remove`),
+    unless :meth:`move_to` handed it over. Not when the store is garbage-collected:
+    a query of the tables may outlive them (``read(log).sessions.collect()`` drops
+    the tables before it collects).
     """
 
     def __init__(self, *, spill: bool = False, parent: str | None = None) -> None:
@@ -102,19 +119,24 @@ class Store:
         #: The seqs of each chunk's lines, first and last (chunk -> (first, last)).
         self.spans: dict[int, tuple[int, int]] = {}
         self.directory: str | None = None
-        self._cleanup: Any = None  # weakref.finalize
+        self._removal: _Removal | None = None
         if spill:
             # a name the parse cache clears when a crashed run left it behind in its directory
             self.directory = tempfile.mkdtemp(prefix=".tmp-spill-", dir=parent)
-            self._cleanup = weakref.finalize(self, shutil.rmtree, self.directory, ignore_errors=True)
+            self._removal = _Removal(self.directory)
+
+    def remove(self) -> None:
+        """Delete the spill directory now (the tables reading it can no longer be queried)."""
+        if self._removal is not None:
+            self._removal()
 
     def move_to(self, target: Path) -> None:
         """Move the spill directory to ``target`` (e.g. into a parse-cache entry), which then owns it."""
         assert self.directory is not None
         old = self.directory
         shutil.move(old, target)  # a rename on one file system
-        if self._cleanup is not None:
-            self._cleanup.detach()
+        if self._removal is not None:
+            self._removal.cancel()
         self.directory = str(target)
         for pieces in self.pieces.values():
             for piece in pieces:

@@ -161,6 +161,12 @@ class Tables:
             return align(pl.DataFrame(schema=EVENTS.polars()), EVENTS)
         return align(pl.concat(self._parts, how="diagonal_relaxed"), EVENTS)
 
+    def close(self) -> None:
+        """Delete the spill directory of a large read now, not when the process ends: these tables
+        (and any query of them) cannot be read afterwards. Nothing to do for a read held in memory."""
+        if self.store is not None:
+            self.store.remove()
+
     @property
     def _chunked(self) -> Store | None:
         """The store, when every event part is its own: a stretch of the log is then read chunk by chunk."""

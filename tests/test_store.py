@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import subprocess
+import sys
 from pathlib import Path
 
 import polars as pl
@@ -32,10 +34,30 @@ def test_spilled_tables_equal_in_memory_ones(sample: str, tmp_path: Path) -> Non
         assert_frame_equal(a, b, categorical_as_str=True)
 
 
-def test_spill_directory_goes_with_the_tables(tmp_path: Path) -> None:
-    tables = read(str(SAMPLES / "postfix" / "normal-day.log"), MEMORY.replace(spill_bytes=0, spill_dir=str(tmp_path)))
-    assert tables.events.select(pl.len()).collect().item() > 0
-    assert len(list(tmp_path.iterdir())) == 1
-    del tables
+def test_spill_directory_outlives_the_tables_until_closed(tmp_path: Path) -> None:
+    settings = MEMORY.replace(spill_bytes=0, spill_dir=str(tmp_path))
+    sample = str(SAMPLES / "postfix" / "normal-day.log")
+    # the tables are dropped before the query runs: their files must still be there
+    assert read(sample, settings).sessions.select(pl.len()).collect().item() > 0
     gc.collect()
+    tables = read(sample, settings)
+    assert len(list(tmp_path.iterdir())) == 2
+    tables.close()
+    assert len(list(tmp_path.iterdir())) == 1
+    tables.close()  # twice: nothing more to do
+
+
+def test_spill_directory_goes_when_the_process_ends(tmp_path: Path) -> None:
+    script = (
+        "import sys\n"
+        "from loganalyzer.reading import read\n"
+        "from loganalyzer.settings import Settings\n"
+        "s = Settings(timezone='UTC', year=2025, jobs=1, spill_bytes=0, spill_dir=sys.argv[2])\n"
+        "print(read(sys.argv[1], s).events.collect().height)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(SAMPLES / "postfix" / "normal-day.log"), str(tmp_path)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    assert int(done.stdout) > 0
     assert not list(tmp_path.iterdir())
