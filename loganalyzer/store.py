@@ -153,6 +153,8 @@ class Store:
         """
         if self.directory is None:
             return pl.concat(frames, how="vertical", rechunk=True).lazy()
+        if not Path(self.directory).is_dir():  # not made again here, where nothing would delete it
+            raise FileNotFoundError(f"{self.directory}: the spill directory of these tables is gone (closed)")
         folder = Path(self.directory) / BUILT / name
         shutil.rmtree(folder, ignore_errors=True)  # built again (a table read from a cache and rebuilt)
         folder.mkdir(parents=True)

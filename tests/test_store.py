@@ -45,6 +45,9 @@ def test_spill_directory_outlives_the_tables_until_closed(tmp_path: Path) -> Non
     tables.close()
     assert len(list(tmp_path.iterdir())) == 1
     tables.close()  # twice: nothing more to do
+    with pytest.raises(FileNotFoundError):
+        tables.sessions  # noqa: B018 -- built after the close: fails, and makes no directory again
+    assert len(list(tmp_path.iterdir())) == 1
 
 
 def test_spill_directory_goes_when_the_process_ends(tmp_path: Path) -> None:

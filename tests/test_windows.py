@@ -149,6 +149,10 @@ def test_a_spilling_store_writes_the_frames_with_rows(tmp_path: Path) -> None:
     assert empty.collect_schema() == none.schema and empty.collect().is_empty()
     again = store.keep("messages", [pl.DataFrame({"a": [4]})])  # built again: replaces the files
     assert again.collect()["a"].to_list() == [4]
+    store.remove()
+    with pytest.raises(FileNotFoundError, match="closed"):  # and does not make the directory again
+        store.keep("sessions", [pl.DataFrame({"a": [5]})])
+    assert not list(tmp_path.iterdir())
 
 
 def test_store_between_opens_the_chunks_of_a_stretch_only() -> None:
