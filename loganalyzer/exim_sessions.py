@@ -698,6 +698,12 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
 
 # --- messages -------------------------------------------------------------------------------
 
+
+def _with_message_id(events: pl.LazyFrame) -> pl.LazyFrame:
+    """Exim's lines that name a message (its lifecycles are made of them)."""
+    return events.filter(is_exim(pl.col("daemon")) & pl.col("queue_id").is_not_null())
+
+
 #: 1 on a line that ends a message's lifecycle.
 _ENDS = pl.col("kind").is_in(["completed", "removed"]).cast(pl.Int32)
 
@@ -708,7 +714,7 @@ def lifecycles(events: pl.LazyFrame) -> pl.LazyFrame:
     lifecycle the way Postfix's ``removed`` does."""
     from .sessions import number_lifecycles  # (sessions imports this module)
 
-    exim = events.filter(is_exim(pl.col("daemon")) & pl.col("queue_id").is_not_null())
+    exim = _with_message_id(events)
     return number_lifecycles(exim.select("seq", "ts", "host", "kind", "queue_id"), _ENDS == 1)
 
 
@@ -726,7 +732,7 @@ def build_messages(events: pl.LazyFrame, linked: pl.LazyFrame, lines: pl.DataFra
     and joined per lifecycle.
     """
     kind = pl.col("kind")
-    exim = events.filter(is_exim(pl.col("daemon")) & pl.col("queue_id").is_not_null())
+    exim = _with_message_id(events)
     index = lines.lazy()
     messages = index.group_by("first_seq").agg(
         pl.col("host").first(),

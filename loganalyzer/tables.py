@@ -396,12 +396,13 @@ class Tables:
             written.append(path)
         return written
 
-    def _kept(self) -> list[str]:
-        """The tables built so far that the store keeps on disk."""
+    def _kept(self) -> dict[str, pl.LazyFrame]:
+        """The tables built so far that the store keeps on disk, as they are there now."""
         if self.store is None or self.store.directory is None:
-            return []
+            return {}
         where = Path(self.store.directory)
-        return [name for name in ("sessions", "messages", *DERIVED) if built(where, name) is not None]
+        found = {name: built(where, name) for name in ("sessions", "messages", *DERIVED)}
+        return {name: table for name, table in found.items() if table is not None}
 
     def _reopen(self) -> None:
         """Scan the store's pieces and the tables it keeps where they are now (after :meth:`Store.move_to`)."""
@@ -410,5 +411,4 @@ class Tables:
         self._unparsed = self.store.unparsed(UNPARSED.polars())
         for name in ("events", "unparsed"):
             self.__dict__.pop(name, None)
-        for name in self._kept():
-            self.__dict__[name] = built(Path(self.store.directory), name)
+        self.__dict__.update(self._kept())

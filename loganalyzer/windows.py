@@ -73,13 +73,10 @@ class Windows:
         """``build`` for every group of ``index`` (its lines: ``seq`` and the group ``key``): the rows,
         one frame per window as each is built, in ``key`` order (a caller that writes them out holds
         one window's rows at a time: :meth:`loganalyzer.store.Store.keep`)."""
-        if index.is_empty() or self.width <= 0:
-            yield build(self.events, index).collect().sort(key)
-            return
-        first = int(index.get_column(key).min())  # type: ignore[arg-type]
-        last = int(index.get_column("seq").max())  # type: ignore[arg-type]
-        starts = self.starts(first, last)
-        if len(starts) == 1:
+        last = 0 if index.is_empty() else int(index.get_column("seq").max())  # type: ignore[arg-type]
+        first = 0 if index.is_empty() else int(index.get_column(key).min())  # type: ignore[arg-type]
+        starts = [] if index.is_empty() or self.width <= 0 else self.starts(first, last)
+        if len(starts) <= 1:  # nothing to build, one pass asked for, or a log within one window
             yield build(self.events, index).collect().sort(key)
             return
         ends = [*(s - 1 for s in starts[1:]), last]
