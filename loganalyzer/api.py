@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping
-from typing import Any, TypeAlias
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import polars as pl
-import pyarrow as pa
 
 from .detectors import run as run_detectors
 from .detectors.base import Context
@@ -29,6 +28,9 @@ from .reading import read
 from .schema import TABLES
 from .settings import Settings
 from .tables import ENGINE, Tables, our_engine
+
+if TYPE_CHECKING:
+    import pyarrow as pa  # imported by to_arrow only: 38 MB in every process (see loganalyzer.schema)
 
 __all__ = ["Source", "attempts", "detect", "evidence", "greylist_delay", "load", "retries", "sessions", "to_arrow"]
 

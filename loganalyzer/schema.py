@@ -1,23 +1,29 @@
 """The tables loganalyzer produces, defined once.
 
-Every column of every table is declared here with its Arrow type and a one-line
+Every column of every table is declared here with its type and a one-line
 meaning; the parser, the correlators, the detectors, the Parquet writer and the
 README all take their names and types from this module. Grammar field names are
 event column names (a test checks that every field a grammar can produce has a
 column here).
 
-Polars schemas are derived from the Arrow ones (:func:`polars_schema`).
-Low-cardinality text (hosts, programs, kinds, stages, statuses) is
-dictionary-encoded: ``pa.dictionary(int32, string)`` in Arrow, ``Categorical`` in
-polars.
+Types are declared as polars types, the engine that builds every table; the
+Arrow schema follows from them (:meth:`Table.arrow`). Low-cardinality text
+(hosts, programs, kinds, stages, statuses) is dictionary-encoded: ``Categorical``
+in polars, ``dictionary(int32, string)`` in Arrow. pyarrow is imported only when
+an Arrow schema is asked for (:func:`loganalyzer.to_arrow`): the import alone
+takes 38 MB, in the main process and in every parse worker.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import polars as pl
-import pyarrow as pa
+from polars.datatypes import DataTypeClass
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 __all__ = [
     "COMMANDS",
@@ -29,27 +35,26 @@ __all__ = [
     "UNPARSED",
     "Column",
     "Table",
-    "polars_schema",
 ]
 
-TS = pa.timestamp("us", tz="UTC")
-CAT = pa.dictionary(pa.int32(), pa.string())
-STR = pa.string()
-I16 = pa.int16()
-I32 = pa.int32()
-I64 = pa.int64()
-F64 = pa.float64()
-BOOL = pa.bool_()
+TS = pl.Datetime("us", "UTC")
+CAT = pl.Categorical()
+STR = pl.String()
+I16 = pl.Int16()
+I32 = pl.Int32()
+I64 = pl.Int64()
+F64 = pl.Float64()
+BOOL = pl.Boolean()
 #: ``ok/total`` pair of one command in Postfix's disconnect statistics.
-PAIR = pa.struct([pa.field("ok", I32), pa.field("total", I32)])
+PAIR = pl.Struct({"ok": I32, "total": I32})
 
 
 @dataclass(frozen=True)
 class Column:
-    """One column: name, Arrow type, meaning."""
+    """One column: name, type, meaning."""
 
     name: str
-    type: pa.DataType
+    type: pl.DataType
     doc: str
 
 
@@ -66,12 +71,14 @@ class Table:
         return [c.name for c in self.columns]
 
     def arrow(self) -> pa.Schema:
-        """The Arrow schema."""
-        return pa.schema([pa.field(c.name, c.type) for c in self.columns])
+        """The Arrow schema (imports pyarrow)."""
+        import pyarrow as pa
+
+        return pa.schema([pa.field(c.name, _arrow_type(c.type)) for c in self.columns])
 
     def polars(self) -> pl.Schema:
-        """The polars schema (see :func:`polars_schema`)."""
-        return polars_schema(self.arrow())
+        """The polars schema."""
+        return pl.Schema({c.name: c.type for c in self.columns})
 
     def __getitem__(self, name: str) -> Column:
         for c in self.columns:
@@ -80,22 +87,33 @@ class Table:
         raise KeyError(name)
 
 
-def _polars_type(t: pa.DataType) -> pl.DataType:
-    if pa.types.is_dictionary(t):
-        return pl.Categorical()
-    if pa.types.is_struct(t):
-        return pl.Struct({f.name: _polars_type(f.type) for f in t})
-    if pa.types.is_list(t) or pa.types.is_large_list(t):
-        return pl.List(_polars_type(t.value_type))
-    return pl.from_arrow(pa.array([], type=t)).dtype  # type: ignore[union-attr]
+#: Arrow types of the plain polars types the tables use (the nested ones are built from them).
+_ARROW_NAMES: dict[object, str] = {
+    pl.String: "string",
+    pl.Int16: "int16",
+    pl.Int32: "int32",
+    pl.Int64: "int64",
+    pl.Float64: "float64",
+    pl.Boolean: "bool_",
+}
 
 
-def polars_schema(schema: pa.Schema) -> pl.Schema:
-    """The polars schema equivalent to an Arrow schema (dictionaries -> Categorical)."""
-    return pl.Schema({f.name: _polars_type(f.type) for f in schema})
+def _arrow_type(t: pl.DataType | DataTypeClass) -> pa.DataType:
+    """The Arrow type a column of polars type ``t`` is given as (categoricals as int32 dictionaries)."""
+    import pyarrow as pa
+
+    if isinstance(t, pl.Categorical):
+        return pa.dictionary(pa.int32(), pa.string())
+    if isinstance(t, pl.Datetime):
+        return pa.timestamp(t.time_unit, tz=t.time_zone)
+    if isinstance(t, pl.Struct):
+        return pa.struct([pa.field(f.name, _arrow_type(f.dtype)) for f in t.fields])
+    if isinstance(t, pl.List):
+        return pa.list_(_arrow_type(t.inner))
+    return getattr(pa, _ARROW_NAMES[t.base_type()])()
 
 
-def _c(name: str, type_: pa.DataType, doc: str) -> Column:
+def _c(name: str, type_: pl.DataType, doc: str) -> Column:
     return Column(name, type_, doc)
 
 
@@ -251,16 +269,8 @@ COMMANDS = (
     "rset", "noop", "vrfy", "etrn", "quit", "help", "unknown", "commands",
 )  # fmt: skip
 
-REJECT = pa.struct(
-    [
-        pa.field("seq", I64),
-        pa.field("stage", STR),
-        pa.field("reply_code", I16),
-        pa.field("dsn", STR),
-        pa.field("sender", STR),
-        pa.field("recipient", STR),
-        pa.field("reason", STR),
-    ]
+REJECT = pl.Struct(
+    {"seq": I64, "stage": STR, "reply_code": I16, "dsn": STR, "sender": STR, "recipient": STR, "reason": STR}
 )
 
 SESSIONS = Table(
@@ -318,31 +328,31 @@ SESSIONS = Table(
             )
             for c in COMMANDS
         ),
-        _c("rejects", pa.list_(REJECT), "reject lines of the session (Exim logs no reply code of its own)"),
+        _c("rejects", pl.List(REJECT), "reject lines of the session (Exim logs no reply code of its own)"),
         _c("reject_4xx", I32, "temporary rejections (Exim: temporarily rejected)"),
         _c("reject_5xx", I32, "permanent rejections"),
-        _c("queue_ids", pa.list_(STR), "queue ids assigned in the session (Exim: ids of its <= and after-DATA lines)"),
+        _c("queue_ids", pl.List(STR), "queue ids assigned in the session (Exim: ids of its <= and after-DATA lines)"),
         _c("end_reason", CAT, "lost connection, timeout or too many errors, when logged (Exim: also closed by EOF)"),
         _c("end_stage", CAT, "stage of that abnormal end"),
         _c("pipelining_stage", CAT, "stage after which improper pipelining was logged (Exim: a sync error)"),
         _c("pipelining_input", STR, "pending input logged with improper pipelining"),
         _c("sasl_failures", I32, "failed SASL authentications"),
-        _c("screen_results", pa.list_(STR), "postscreen verdicts and violations"),
+        _c("screen_results", pl.List(STR), "postscreen verdicts and violations"),
     ),
 )
 
-DELIVERY = pa.struct(
-    [
-        pa.field("seq", I64),
-        pa.field("ts", TS),
-        pa.field("recipient", STR),
-        pa.field("orig_to", STR),
-        pa.field("relay", STR),
-        pa.field("status", STR),
-        pa.field("dsn", STR),
-        pa.field("delay", F64),
-        pa.field("reason", STR),
-    ]
+DELIVERY = pl.Struct(
+    {
+        "seq": I64,
+        "ts": TS,
+        "recipient": STR,
+        "orig_to": STR,
+        "relay": STR,
+        "status": STR,
+        "dsn": STR,
+        "delay": F64,
+        "reason": STR,
+    }
 )
 
 MESSAGES = Table(
@@ -372,7 +382,7 @@ MESSAGES = Table(
         _c("message_id", STR, "Message-ID header"),
         _c(
             "deliveries",
-            pa.list_(DELIVERY),
+            pl.List(DELIVERY),
             "every delivery attempt, per recipient (Exim => -> >> sent, == deferred, ** bounced; relay host[ip] or "
             "the transport of a local delivery; delay since the <=)",
         ),
@@ -385,7 +395,7 @@ MESSAGES = Table(
     ),
 )
 
-EVIDENCE = pa.struct([pa.field("source", STR), pa.field("line_no", I64)])
+EVIDENCE = pl.Struct({"source": STR, "line_no": I64})
 
 FINDINGS = Table(
     "findings",
@@ -400,7 +410,7 @@ FINDINGS = Table(
         _c("last_seen", TS, "last occurrence"),
         _c("severity", STR, "high, medium or low"),
         _c("explanation", STR, "what was seen and which rule it breaks"),
-        _c("evidence", pa.list_(EVIDENCE), "example lines: source and line number"),
+        _c("evidence", pl.List(EVIDENCE), "example lines: source and line number"),
     ),
 )
 
