@@ -28,11 +28,12 @@ import polars as pl
 
 __all__ = ["WINDOW_LINES", "Windows"]
 
-#: Lines of the log per window, at least (a window ends where a chunk does). A window of
-#: messages took about 100 MB at its peak (the 5M-line benchmark log); on the 1.27M-line logs
-#: the windows cost 0.16 s (Postfix) to 0.21 s (Exim) against one pass, about half of it for
-#: the few long groups. Smaller windows save memory and cost more.
-WINDOW_LINES = 500_000
+#: Lines of the log per window, at least (a window ends where a chunk does). Smaller windows
+#: save memory and cost more: on the 1.27M-line Postfix benchmark log (chunks of about 210,000
+#: lines) windows of 250,000 lines or more hold two chunks, and the peak of building the
+#: sessions fell from 400 to 343 MB (messages 360 to 313) against 500,000 (three chunks), for
+#: 0.1-0.15 s more (sessions and messages together).
+WINDOW_LINES = 250_000
 
 #: ``build(events, index)``: the rows of the groups in ``index`` (a lazy query), from ``events``.
 Builder = Callable[[pl.LazyFrame, pl.DataFrame], pl.LazyFrame]
@@ -82,10 +83,11 @@ class Windows:
         ends = [*(s - 1 for s in starts[1:]), last]
         # a window reads its own lines and at most a quarter window past its end: a group reaching
         # further would make it read far more (one message deferred for hours: the rest of the log)
-        reach = index.group_by(key).agg(pl.col("seq").max().alias("_last"))
-        window = pl.Series(starts).search_sorted(reach.get_column(key), side="right") - 1
-        window_end = pl.Series(ends).gather(window)
-        long = reach.filter(reach.get_column("_last") > window_end + self.width // 4).get_column(key)
+        # found line by line, not by each group's last line: a group_by over the whole index held
+        # about 80 bytes a line (200 MB on a 5M-line log) for a few dozen groups
+        window = pl.Series(starts).search_sorted(index.get_column(key), side="right") - 1
+        limit = pl.Series(ends).gather(window) + self.width // 4
+        long = index.get_column(key).filter(index.get_column("seq") > limit).unique()
         longer, short = None, pl.lit(True)
         if long.len():  # built first, in one pass over their own lines; each goes into its window below
             is_long = pl.col(key).is_in(long.implode())
