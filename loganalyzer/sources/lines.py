@@ -80,26 +80,56 @@ def split_chunks(
 ) -> Iterator[bytes]:
     """Cut a stream of byte blocks into chunks of about ``batch_bytes`` ending at a newline.
 
-    With ``whole_lines`` a final line that lacks its newline is held back (its
-    writer may not be done with it).
+    A chunk ends at the last newline before ``batch_bytes`` (after it, for a
+    line longer than that). With ``whole_lines`` a final line that lacks its
+    newline is held back (its writer may not be done with it).
+
+    The blocks are kept as they come and joined once per chunk: the cut is
+    looked for in the last block, and only its tail is carried over. Growing
+    one buffer and slicing chunks off it copied each byte three times, which
+    took 0.3 s of the main process's CPU per 190 MB, while the parse workers
+    wanted both cores.
     """
-    pending = bytearray()
+    pending: list[bytes] = []
+    size = 0
+    unended = False  # pending is one line longer than batch_bytes, its newline not seen yet
     for block in blocks:
-        pending += block
-        while len(pending) >= batch_bytes:
-            cut = pending.rfind(b"\n", 0, batch_bytes)
-            if cut < 0:
-                cut = pending.find(b"\n", batch_bytes)  # one very long line
-                if cut < 0:
-                    break  # keep reading until it ends
-            data = bytes(pending[: cut + 1])
-            del pending[: cut + 1]
-            yield data
-    if whole_lines:
-        cut = pending.rfind(b"\n")
-        del pending[cut + 1 :]
-    if pending:
-        yield bytes(pending)
+        pending.append(block)
+        size += len(block)
+        if unended and b"\n" not in block:
+            continue
+        while size >= batch_bytes:
+            chunk, rest = _cut(pending, size, batch_bytes)
+            if chunk is None:  # one very long line: keep reading until it ends
+                unended = True
+                break
+            unended = False
+            yield chunk
+            pending, size = ([rest], len(rest)) if rest else ([], 0)
+    if whole_lines and pending:
+        whole = b"".join(pending)
+        pending = [whole[: whole.rfind(b"\n") + 1]]
+    if any(pending):
+        yield b"".join(pending)
+
+
+def _cut(pending: list[bytes], size: int, batch_bytes: int) -> tuple[bytes | None, bytes]:
+    """(chunk, what is left) of ``pending`` (``size`` bytes, at least ``batch_bytes``); chunk None
+    when no newline ends a chunk yet."""
+    last = pending[-1]
+    room = batch_bytes - (size - len(last))  # bytes of the last block that fit in the chunk
+    cut = last.rfind(b"\n", 0, room) if room > 0 else -1
+    if cut >= 0:  # the usual case: only the last block's tail is copied apart
+        head = [*pending[:-1], last[: cut + 1]]
+        return b"".join(head), last[cut + 1 :]
+    whole = b"".join(pending)
+    cut = whole.rfind(b"\n", 0, batch_bytes)
+    if cut < 0:
+        cut = whole.find(b"\n", batch_bytes)
+        if cut < 0:
+            pending[:] = [whole]
+            return None, b""
+    return whole[: cut + 1], whole[cut + 1 :]
 
 
 def to_batch(data: bytes, first_line: int = 1) -> LineBatch:

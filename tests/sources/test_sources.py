@@ -7,6 +7,7 @@ import gzip
 import io
 import lzma
 import os
+import random
 import sys
 from pathlib import Path
 
@@ -167,6 +168,42 @@ def test_crlf_line_ends_and_no_final_newline() -> None:
     data = _log(2).replace("\n", "\r\n").encode() + b"last line without newline"
     lines = [line for b in split_lines(iter([data])) for line in b.lines.to_list()]
     assert len(lines) == 3 and not lines[0].endswith("\r") and lines[2] == "last line without newline"
+
+
+def _chunks_by_the_rule(data: bytes, batch_bytes: int, whole_lines: bool) -> list[bytes]:
+    """What split_chunks must give: each chunk ends at the last newline before batch_bytes (the
+    first after it for a longer line); with whole_lines an unfinished last line is held back."""
+    chunks = []
+    while len(data) >= batch_bytes:
+        cut = data.rfind(b"\n", 0, batch_bytes)
+        if cut < 0:
+            cut = data.find(b"\n", batch_bytes)
+            if cut < 0:
+                break
+        chunks.append(data[: cut + 1])
+        data = data[cut + 1 :]
+    if whole_lines:
+        data = data[: data.rfind(b"\n") + 1]
+    return [*chunks, data] if data else chunks
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_chunks_end_where_the_rule_says_however_the_blocks_come(seed: int) -> None:
+    rng = random.Random(seed)
+    lines = [b"x" * rng.choice([0, 1, 5, 40, 300]) for _ in range(rng.randint(0, 60))]
+    data = b"\n".join(lines) + rng.choice([b"", b"\n", b"unfinished"])
+    cuts = sorted(rng.sample(range(len(data) + 1), min(len(data) + 1, rng.randint(0, 12))))
+    blocks = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]  # empty ones too
+    batch_bytes = rng.choice([1, 7, 64, 500, 5000])
+    whole_lines = rng.random() < 0.5
+    got = list(split_chunks(iter(blocks), batch_bytes=batch_bytes, whole_lines=whole_lines))
+    assert got == _chunks_by_the_rule(data, batch_bytes, whole_lines)
+
+
+def test_a_line_longer_than_a_batch_spread_over_many_blocks() -> None:
+    data = b"a\n" + b"y" * 10_000 + b"\nb\n"
+    blocks = [data[i : i + 100] for i in range(0, len(data), 100)]
+    assert list(split_chunks(iter(blocks), batch_bytes=1000)) == [b"a\n", b"y" * 10_000 + b"\n", b"b\n"]
 
 
 def test_batches_keep_line_numbers() -> None:
