@@ -48,6 +48,7 @@ import polars as pl
 
 from .aggregates import Masked, per_session, session_span
 from .grammars import DAEMONS
+from .grouping import grouped, key_starts
 from .schema import MESSAGES, SESSIONS
 from .tables import align
 
@@ -178,76 +179,10 @@ def _roles() -> list[pl.Expr]:
     ]
 
 
-def _key_ids(frame: pl.DataFrame, keys: list[str]) -> tuple[pl.Series, bool]:
-    """``_key``, one integer per key of ``frame`` so that sorts and comparisons move no text, and whether it is exact.
-
-    The host and an Int32 key (a pid) pack into one integer, exactly (while
-    the host's category code fits 30 bits). Any other key is hashed, and two
-    keys may then share a value: the caller checks with :func:`_shared` once
-    the rows are in order, and falls back on :func:`_numbered`.
-    """
-    packs = len(keys) == 2 and keys[0] == "host" and frame.schema[keys[1]] == pl.Int32
-    if packs and (frame.select(pl.col("host").to_physical().max()).item() or 0) < (1 << 30):
-        # hosts are null in Exim's own files: 0 for none, codes from 1; likewise the Int32 shifted to 1..2**32
-        host = (pl.col("host").to_physical().cast(pl.UInt64) + 1).fill_null(0)
-        value = (pl.col(keys[1]).cast(pl.Int64) + (1 << 31) + 1).fill_null(0).cast(pl.UInt64)
-        return frame.select((host * (1 << 33) + value).alias("_key")).to_series(), True
-    return frame.select(pl.struct(keys).hash().alias("_key")).to_series(), False
-
-
-def _numbered(frame: pl.DataFrame, keys: list[str]) -> pl.Series:
-    """``_key``: the distinct keys of ``frame`` numbered (exact, slower than a hash)."""
-    numbers = frame.select(keys).unique().with_row_index("_key").with_columns(pl.col("_key").cast(pl.UInt64))
-    return frame.select(keys).join(numbers, on=keys, how="left", nulls_equal=True, maintain_order="left")["_key"]
-
-
-def _key_starts() -> pl.Expr:
-    """Whether a row starts its key's rows (rows grouped by ``_key``)."""
-    return (pl.col("_key") != pl.col("_key").shift(1)).fill_null(True)
-
-
-def _shared(ordered: pl.DataFrame, keys: list[str]) -> bool:
-    """Whether two keys share a ``_key`` in ``ordered``, whose rows are sorted on it: they would meet there."""
-    differs = pl.any_horizontal(pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys)
-    return bool(ordered.select((~_key_starts() & differs).fill_null(False).any()).item())
-
-
-def _grouped(rows: pl.LazyFrame, keys: list[str], *, by_time: bool = True) -> pl.DataFrame:
-    """``rows`` with their ``_key`` (:func:`_key_ids`), each key's rows together in (ts, seq) order, or seq order.
-
-    Which key comes first does not matter to the running sums that read the
-    rows, so the rows are put in seq order and then sorted, keeping that
-    order, on ``_key`` alone: several times faster than sorting on the key and
-    the time. That order is also the time order within each key unless times
-    go back along the seqs (two log files read together, a clock set back);
-    with ``by_time`` it is checked, and the rows sorted on (_key, ts, seq) then.
-    """
-    frame = rows.collect()
-    ids, exact = _key_ids(frame, keys)
-    grouped = _in_order(frame, ids, by_time=by_time)
-    if not exact and _shared(grouped, keys):
-        grouped = _in_order(frame, _numbered(frame, keys), by_time=by_time)
-    return grouped
-
-
-def _in_order(frame: pl.DataFrame, ids: pl.Series, *, by_time: bool) -> pl.DataFrame:
-    """``frame`` with ``ids`` as ``_key``, in (_key, ts, seq) or (_key, seq) order; see :func:`_grouped`."""
-    # the order is found on a few narrow columns; the wide rows are moved once, to it
-    narrow = frame.select(
-        ids, "seq", pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"), *(["ts"] if by_time else [])
-    )
-    order = narrow.sort("seq").sort("_key", maintain_order=True)
-    if by_time:
-        back = (~_key_starts() & (pl.col("ts") < pl.col("ts").shift(1))).fill_null(False) | pl.col("ts").is_null()
-        if order.select(back.any()).item():
-            order = order.sort("_key", "ts", "seq")
-    return frame[order.get_column("_row")].with_columns(order.get_column("_key"))
-
-
 def _cut(rows: pl.LazyFrame, keys: list[str], *, gap: int, doom_starts: bool, client_changes: bool) -> pl.DataFrame:
     """``_session`` (provisional id) for rows of one correlation: see the module doc for the rules."""
-    grouped = _grouped(rows, keys)
-    new_key = _key_starts()
+    in_order = grouped(rows, keys, by_time=True)
+    new_key = key_starts()
 
     def prev(c: str) -> pl.Expr:
         return pl.col(c).shift(1).fill_null(False)
@@ -271,7 +206,7 @@ def _cut(rows: pl.LazyFrame, keys: list[str], *, gap: int, doom_starts: bool, cl
     running = (pl.col("seq") - push).cum_min() + push
     last = pl.col("_segment") != pl.col("_segment").shift(-1)
     return (
-        grouped.with_columns(new.cum_sum().alias("_segment"))
+        in_order.with_columns(new.cum_sum().alias("_segment"))
         .with_columns(pl.when(last.fill_null(True)).then(running).backward_fill().alias("_session"))
         .select(*_CUT_COLUMNS, "_session")  # what the index keeps, and the pairing reads (the rest is freed)
     )
@@ -340,11 +275,11 @@ def _first_come_first_served(lines: pl.DataFrame, starts: pl.DataFrame) -> pl.La
         ],
         how="vertical_relaxed",
     )
-    keyed = _grouped(both, key, by_time=False).select("_key", "seq", "_c", "_session").lazy()
+    keyed = grouped(both, key, by_time=False).select("_key", "seq", "_c", "_session").lazy()
     # sorted by key: running sums per key are global ones minus their value where the key starts,
     # and a running minimum per key is a global one over values pushed down by each new key
     c = pl.col("_c").cast(pl.Int64)
-    new_key = _key_starts()
+    new_key = key_starts()
     keyed = keyed.with_columns(new_key.alias("_new"), new_key.cast(pl.Int64).cum_sum().alias("_g"))
 
     def per_key_cum_sum(x: pl.Expr) -> pl.Expr:

@@ -31,6 +31,7 @@ import polars as pl
 from . import exim_sessions
 from .aggregates import Masked, session_span
 from .exim_sessions import delivery_status
+from .grouping import grouped, key_starts, moved
 from .schema import COMMANDS, MESSAGES, SESSIONS
 from .tables import align
 from .windows import Windows
@@ -41,7 +42,6 @@ __all__ = [
     "build_session_lines",
     "build_sessions",
     "delivery_status",
-    "in_key_order",
     "in_seq_order",
     "lifecycles",
     "number_lifecycles",
@@ -111,10 +111,11 @@ def build_session_lines(events: pl.LazyFrame, *, exim: bool = True, postfix: boo
     whose id is the ``seq`` of its first line. Columns ``correlation``,
     ``segment`` and ``last_segment`` say how the session was cut.
 
-    Lines are sorted by (key, seq) once (:func:`in_key_order`); everything else
-    is a running sum or a fill over that order (a value taken where a key or
-    segment starts and carried forward), with no grouping: the index costs
-    about one sort. The rows stay in that order: a session's lines are together
+    Lines are grouped by key, each key's in seq order, once
+    (:func:`loganalyzer.grouping.grouped`); everything else is a running sum or a
+    fill over that order (a value taken where a key or segment starts and carried
+    forward), with no group_by: the index costs about one sort of integers. The
+    rows stay in that order: a session's lines are together
     and in seq order, which is all the builders ask (Exim's lines, which its
     builder reads in seq order, are put in it). The whole index in seq order
     would be one more copy of it, about 300 MB for a moment on a 5M-line log.
@@ -131,7 +132,7 @@ def build_session_lines(events: pl.LazyFrame, *, exim: bool = True, postfix: boo
             .filter(pl.all_horizontal(pl.col(k).is_not_null() for k in keys))
         )
         parts.append(
-            _segments(in_key_order(keyed.collect(), keys).lazy(), keys).select(
+            _segments(grouped(keyed, keys, by_time=False).lazy()).select(
                 "seq", "ts", "kind", "source", "line_no", "session_id", "segment", "last_segment",
                 pl.lit(daemon, pl.Categorical).alias("daemon"),
                 pl.lit(correlation, pl.Categorical).alias("correlation"),
@@ -142,11 +143,11 @@ def build_session_lines(events: pl.LazyFrame, *, exim: bool = True, postfix: boo
     return pl.concat(parts, how="vertical", rechunk=False)
 
 
-def _segments(lines: pl.LazyFrame, keys: list[str]) -> pl.LazyFrame:
-    """Cut lines sorted by (keys, seq) into sessions; see :func:`build_session_lines`."""
+def _segments(lines: pl.LazyFrame) -> pl.LazyFrame:
+    """Cut lines grouped by ``_key``, in seq order, into sessions; see :func:`build_session_lines`."""
     connect = (pl.col("kind") == "connect").cast(pl.Int32)
     disconnect = (pl.col("kind") == "disconnect").cast(pl.Int32)
-    new_key = pl.any_horizontal(pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys)
+    new_key = key_starts()
     at_key_start = pl.col("_new_key")
     at_start = at_key_start | (connect == 1)
     return (
@@ -287,46 +288,31 @@ def build_sessions(
     return pl.concat([align(done, SESSIONS), exim_sessions.build_sessions(events, exim_lines)]).sort("session_id")
 
 
-def in_key_order(frame: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
-    """``frame`` sorted by (``keys``, seq), the order the running sums over keys read.
-
-    The rows are put in seq order and then sorted, keeping that order, on the
-    keys, without the host when one host (or none) wrote them: a stable sort
-    on fewer columns, several times cheaper than a sort on (keys, seq) (smtpd's
-    pids 0.12 -> 0.04 s, Postfix queue ids 0.19 -> 0.12 s on the benchmark log).
-    """
-    if "host" in keys and len(keys) > 1 and frame.get_column("host").n_unique() <= 1:
-        keys = [k for k in keys if k != "host"]
-    order = frame.select(*keys, "seq").with_row_index("_row").sort("seq").sort(keys, maintain_order=True)
-    return frame[order.get_column("_row")]  # sorted narrow, the whole frame moved once (see in_seq_order)
-
-
 def in_seq_order(frame: pl.DataFrame) -> pl.DataFrame:
     """``frame`` sorted by seq, rows of one seq in the order they had; the rows moved once.
 
     ``DataFrame.sort`` of a wide frame held about three times the frame while it
     ran: 400 MB more for the 140 MB session index of a 5M-line log, against
-    about 150 MB for the one gather of every column here.
+    about 150 MB for the gather of every column here (:func:`~loganalyzer.grouping.moved`).
     """
     order = frame.select("seq").with_row_index("_row").sort("seq", maintain_order=True)
-    return frame[order.get_column("_row")]
+    return moved(frame.get_columns(), order.get_column("_row"))
 
 
 def number_lifecycles(lines: pl.LazyFrame, ends: pl.Expr) -> pl.LazyFrame:
-    """``lines`` (with seq, host, queue_id) sorted by (host, queue id, seq), with ``lifecycle``
-    (lines that ended one before, per queue id) and ``first_seq`` (where the lifecycle began).
+    """``lines`` (with seq, host, queue_id) grouped by (host, queue id), each in seq order, with
+    ``lifecycle`` (lines that ended one before, per queue id) and ``first_seq`` (where the
+    lifecycle began).
 
-    One sort (:func:`in_key_order`), then running sums and fills: a queue id
-    reused after a line that ``ends`` it (Postfix ``removed``, Exim
-    ``Completed``) starts a new lifecycle.
+    One sort of integers (:func:`loganalyzer.grouping.grouped`), then running sums
+    and fills: a queue id reused after a line that ``ends`` it (Postfix
+    ``removed``, Exim ``Completed``) starts a new lifecycle.
     """
     end = ends.cast(pl.Int32)
-    new_key = (pl.int_range(pl.len()) == 0) | pl.any_horizontal(
-        pl.col(c).ne_missing(pl.col(c).shift(1)) for c in ("host", "queue_id")
-    )
+    new_key = key_starts()
     before = pl.col("_r") - pl.col("_end")
     return (
-        in_key_order(lines.collect(), ["host", "queue_id"])
+        grouped(lines, ["host", "queue_id"], by_time=False)
         .lazy()
         .with_columns(new_key.alias("_new_key"), end.alias("_end"), end.cum_sum().alias("_r"))
         .with_columns(
@@ -336,7 +322,7 @@ def number_lifecycles(lines: pl.LazyFrame, ends: pl.Expr) -> pl.LazyFrame:
             .forward_fill()
             .alias("first_seq"),
         )
-        .drop("_new_key", "_end", "_r")
+        .drop("_key", "_new_key", "_end", "_r")
     )
 
 

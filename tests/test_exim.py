@@ -22,16 +22,14 @@ wrong-domain-mx           +pid                                        exim-pid
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
 from pathlib import Path
 
 import polars as pl
 import pytest
 from typer.testing import CliRunner
 
-from loganalyzer import exim_sessions
+from loganalyzer import exim_sessions, grouping
 from loganalyzer.cli import app
-from loganalyzer.exim_sessions import _grouped, _key_ids, _numbered, _shared
 from loganalyzer.reading import read
 from loganalyzer.report.findings import render
 from loganalyzer.scan import scan
@@ -332,64 +330,6 @@ def test_a_rejection_in_the_main_and_the_reject_log_counts_once(tmp_path: Path) 
     assert ctx.sessions.select("reject_5xx").collect().to_series().to_list() == [1]
 
 
-def _grouped_right(frame: pl.DataFrame, keys: list[str]) -> bool:
-    """Each key's rows together, in (ts, seq) order within the key."""
-    runs = frame.with_columns(
-        pl.any_horizontal(pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys)
-        .fill_null(True)
-        .cum_sum()
-        .alias("_run")
-    )
-    one_run_per_key = runs.group_by(keys).agg(pl.col("_run").n_unique()).get_column("_run").max() == 1
-    ordered = runs.group_by("_run").agg((pl.struct("ts", "seq").rank("ordinal").diff().drop_nulls() == 1).all())
-    return bool(one_run_per_key and ordered.get_column("ts").all())
-
-
-@pytest.mark.parametrize(
-    ("hosts", "pids", "minutes"),
-    [
-        ([None] * 6, [7, 8, 7, 9, 8, 7], [0, 1, 2, 3, 4, 5]),  # Exim's own files name no host
-        (["a", "b", "a", "b", "a", "b"], [7, 7, 7, 7, 7, 7], [0, 1, 2, 3, 4, 5]),
-        ([None] * 6, [7, 8, 7, 9, 8, 7], [0, 1, 5, 3, 4, 2]),  # times go back along the seqs: a second file
-        ([None, None, None, None], [None, 0, None, 0], [0, 1, 2, 3]),  # two keys, one packed code
-    ],
-)
-def test_rows_are_grouped_by_key_and_time(hosts: list[str | None], pids: list[int | None], minutes: list[int]) -> None:
-    frame = pl.DataFrame(
-        {
-            "seq": range(len(pids)),
-            "ts": [datetime(2024, 3, 1, 12, m, tzinfo=UTC) for m in minutes],
-            "host": pl.Series(hosts, dtype=pl.String).cast(pl.Categorical),
-            "pid": pl.Series(pids, dtype=pl.Int32),
-        }
-    )
-    shuffled = frame.sample(fraction=1.0, shuffle=True, seed=1)
-    assert _grouped_right(_grouped(shuffled.lazy(), ["host", "pid"]), ["host", "pid"])
-    hashed = frame.with_columns(pl.col("pid").cast(pl.String).alias("client_ip"))
-    assert _grouped_right(_grouped(hashed.lazy(), ["host", "client_ip"]), ["host", "client_ip"])
-
-
-def test_key_ids_are_one_integer_per_distinct_key() -> None:
-    frame = pl.DataFrame(
-        {
-            "host": pl.Series(["a", None, "a", None, "b", "a", None, None], dtype=pl.Categorical),
-            "pid": pl.Series([-5, -5, None, None, 0, 0, 2**31 - 1, -(2**31)], dtype=pl.Int32),
-            "client_ip": ["1", "1", "2", "2", None, None, "3", "3"],
-        }
-    )
-    packed, exact = _key_ids(frame, ["host", "pid"])
-    assert exact
-    for keys, ids in ((["host", "pid"], packed), (["host", "client_ip"], _numbered(frame, ["host", "client_ip"]))):
-        distinct = frame.select(keys).with_columns(ids).unique()
-        assert distinct.height == frame.select(keys).unique().height == distinct.get_column("_key").n_unique()
-
-
-def test_a_hash_two_keys_share_is_found() -> None:
-    ordered = pl.DataFrame({"_key": [1, 1, 7, 7], "client_ip": ["a", "a", "b", "c"]})
-    assert _shared(ordered, ["client_ip"])
-    assert not _shared(ordered.with_columns(pl.Series("_key", [1, 1, 7, 8])), ["client_ip"])
-
-
 @pytest.mark.parametrize(
     "name",
     [
@@ -406,7 +346,7 @@ def test_keys_sharing_a_hash_give_the_same_sessions(name: str, monkeypatch: pyte
     def one_value(frame: pl.DataFrame, keys: list[str]) -> tuple[pl.Series, bool]:
         return pl.Series("_key", [0] * frame.height, dtype=pl.UInt64), False
 
-    monkeypatch.setattr(exim_sessions, "_key_ids", one_value)
+    monkeypatch.setattr(grouping, "key_ids", one_value)
     assert read(str(EXIM / name), SETTINGS).session_lines.collect().sort("seq").equals(expected)
 
 
