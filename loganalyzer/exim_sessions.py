@@ -657,6 +657,12 @@ def lifecycles(events: pl.LazyFrame) -> pl.LazyFrame:
 EXIM_SESSION = pl.col("correlation").cast(pl.String).str.starts_with("exim")
 
 
+#: The event columns Exim's messages are made of (arrivals, refusals, deliveries).
+_MESSAGE_COLUMNS = ["seq", "ts", "kind", "action", "sender", "orig_queue_id", "client_name", "client_ip",
+                    "sasl_username", "size", "message_id", "status", "recipient", "orig_to", "relay", "relay_ip",
+                    "relay_port", "transport", "dsn", "reason", "details"]  # fmt: skip
+
+
 def build_messages(events: pl.LazyFrame, linked: pl.LazyFrame, lines: pl.DataFrame) -> pl.LazyFrame:
     """One row per Exim message-id lifecycle of ``lines`` (schema :data:`~loganalyzer.schema.MESSAGES`).
 
@@ -667,7 +673,16 @@ def build_messages(events: pl.LazyFrame, linked: pl.LazyFrame, lines: pl.DataFra
     and joined per lifecycle.
     """
     kind = pl.col("kind")
-    exim = _with_message_id(events)
+    # the lines of the three kinds read below, read once: each query of the events would read their
+    # files again (the messages of the 1.27M-line benchmark log in windows: 0.85 -> 0.68 s; joining
+    # the index to all of them once, rather than to each kind's few columns, took 0.75)
+    exim = (
+        _with_message_id(events)
+        .filter(kind.is_in(["arrival", "reject", "delivery"]))
+        .select(*_MESSAGE_COLUMNS)
+        .collect()
+        .lazy()
+    )
     index = lines.lazy()
     messages = index.group_by("first_seq").agg(
         pl.col("host").first(),
