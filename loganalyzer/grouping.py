@@ -7,7 +7,7 @@ are together and in order. So the rows are not sorted on their keys as such
 memory): each key becomes one integer (:func:`key_ids`), the rows are put in
 seq order and then sorted, keeping that order, on that integer alone, on a
 narrow frame of (integer, seq, row number); the rows are then moved to that
-order once, a column at a time (:func:`moved`).
+order once, a few columns at a time (:func:`moved`).
 
 The host and an Int32 key (a pid) pack into one integer exactly. Any other key
 (a queue id, a client address) is hashed, and two keys may then share a value:
@@ -110,4 +110,4 @@ def moved(columns: list[pl.Series], order: pl.Series) -> pl.DataFrame:
         del columns[:step]
         out.append(pl.DataFrame(batch)[order])
         del batch
-    return pl.concat(out, how="horizontal")
+    return pl.concat(out, how="horizontal") if out else pl.DataFrame()
