@@ -276,7 +276,7 @@ def _first_come_first_served(lines: pl.DataFrame, starts: pl.DataFrame) -> pl.La
         how="vertical_relaxed",
     )
     keyed = grouped(both, key, by_time=False).select("_key", "seq", "_c", "_session").lazy()
-    # sorted by key: running sums per key are global ones minus their value where the key starts,
+    # grouped by key: running sums per key are global ones minus their value where the key starts,
     # and a running minimum per key is a global one over values pushed down by each new key
     c = pl.col("_c").cast(pl.Int64)
     new_key = key_starts()

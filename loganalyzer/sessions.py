@@ -337,8 +337,8 @@ def build_messages(
     """One row per queue-id lifecycle (schema :data:`~loganalyzer.schema.MESSAGES`), yielded a window
     of the log at a time as the rows are built, in ``first_seq`` order.
 
-    A narrow (seq, host, queue_id, kind) index, sorted by (host, queue id, seq),
-    numbers the lifecycles (a ``removed`` line ends one) with running sums and
+    A narrow (seq, host, queue_id, kind) index, grouped by (host, queue id), each
+    in seq order (:func:`number_lifecycles`), numbers the lifecycles (a ``removed`` line ends one) with running sums and
     fills, as :func:`build_session_lines` does; the attribute columns of the kinds
     that carry them are then joined by seq once, and each attribute is one
     aggregate of a single ``group_by``. The index is built over the whole log
