@@ -16,13 +16,8 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from .detectors import UnknownDetectorError
-from .networks import NetworkError
-from .nightly import ReportError
-from .report.mail import DeliveryError
-from .settings import Settings, SettingsError, load_config
-from .sources import InputError
-from .state import StateError
+from .errors import UserError
+from .settings import Settings, load_config
 
 __all__ = ["app", "main"]
 
@@ -58,7 +53,7 @@ CacheDir = Annotated[
 ]
 
 
-class UsageError(Exception):
+class UsageError(UserError):
     """A bad combination of arguments."""
 
 
@@ -74,14 +69,7 @@ def _guard(debug: bool, body: Callable[[], T]) -> T:
     except typer.Exit:
         raise
     except (
-        InputError,
-        SettingsError,
-        UsageError,
-        UnknownDetectorError,
-        NetworkError,
-        StateError,
-        ReportError,
-        DeliveryError,
+        UserError,  # each module's own: a path, a setting, a detector, a server
         OSError,  # the machine's, not ours: a full disk under the spill directory, a file gone mid-read
     ) as exc:
         if debug:

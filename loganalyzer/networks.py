@@ -26,12 +26,13 @@ from typing import Any
 import polars as pl
 from publicsuffixlist import PublicSuffixList
 
+from .errors import UserError
 from .settings import Settings
 
 __all__ = ["ClientMap", "NetworkError", "network_of", "org_of"]
 
 
-class NetworkError(ValueError):
+class NetworkError(UserError, ValueError):
     """The ASN database cannot be used."""
 
 

@@ -29,6 +29,7 @@ from zoneinfo import ZoneInfo
 import polars as pl
 
 from . import history, state
+from .errors import UserError
 from .reading import read_inputs
 from .report import mail
 from .report.digest import FORMATS, NightlyReport, ReadSpan, render_markdown, render_text, subject
@@ -47,7 +48,7 @@ RENDERERS: dict[str, Callable[[NightlyReport], str]] = {
 }
 
 
-class ReportError(Exception):
+class ReportError(UserError):
     """The report cannot be made as asked (paths it cannot follow, a bad time window)."""
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import UserError
 from .sources.lines import BATCH_BYTES
 from .timestamps import local_timezone, validate_timezone
 
@@ -21,7 +22,7 @@ __all__ = ["GROUP_BY", "Settings", "SettingsError", "load_config"]
 GROUP_BY = ("network", "org", "asn", "ip")
 
 
-class SettingsError(ValueError):
+class SettingsError(UserError, ValueError):
     """A setting has an impossible value."""
 
 

@@ -35,6 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .errors import UserError
 from .sources import Input
 from .sources.readers import BZIP2, GZIP, XZ, ZSTD
 
@@ -66,7 +67,7 @@ VERSION = 1
 FINGERPRINT_BYTES = 4096
 
 
-class StateError(Exception):
+class StateError(UserError):
     """The state directory or file cannot be used."""
 
 

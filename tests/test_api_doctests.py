@@ -57,3 +57,47 @@ def test_readme_python_api_example_runs(monkeypatch: pytest.MonkeyPatch, capsys:
     exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out
     assert "loganalyzer/data/demo.log" in out and "198.18.10.0/24" in out
+
+
+def test_public_names_load_on_first_use_and_stay_the_api() -> None:
+    """``import loganalyzer`` loads no detector; the three public functions named like a submodule
+    (scan, sessions, evidence) are still the functions once their submodules are imported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import loganalyzer.reading\n"  # what a parse worker imports
+        "print(sorted(m for m in ('loganalyzer.api', 'loganalyzer.detectors', 'loganalyzer.sessions')"
+        " if m in sys.modules))\n"
+        "import loganalyzer.scan, loganalyzer.sessions, loganalyzer.evidence\n"
+        "import loganalyzer as la\n"
+        "print([type(getattr(la, n)).__name__ for n in ('scan', 'sessions', 'evidence', 'read', 'DETECTORS')])\n"
+        "print(set(la.__all__) <= set(dir(la)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:3] == [
+        "[]",
+        "['function', 'function', 'function', 'function', 'dict']",
+        "True",
+    ], out.stderr
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        loganalyzer.nothing  # noqa: B018
+
+
+def test_every_user_error_is_one_the_command_line_reports() -> None:
+    """The CLI catches UserError alone (so it need not import every module): each error a user can
+    fix derives from it."""
+    from loganalyzer.cli import UsageError
+    from loganalyzer.detectors import UnknownDetectorError
+    from loganalyzer.errors import UserError
+    from loganalyzer.networks import NetworkError
+    from loganalyzer.nightly import ReportError
+    from loganalyzer.report.mail import DeliveryError
+    from loganalyzer.settings import SettingsError
+    from loganalyzer.sources import InputError
+    from loganalyzer.state import StateError
+
+    errors = [UsageError, UnknownDetectorError, NetworkError, ReportError, DeliveryError, SettingsError, InputError]
+    assert all(issubclass(e, UserError) for e in [*errors, StateError])
+    assert all(issubclass(e, ValueError) for e in (UnknownDetectorError, NetworkError, SettingsError))

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
+from ..errors import UserError
 from ..schema import FINDINGS
 from ..settings import Settings
 from ..tables import Tables
@@ -45,7 +46,7 @@ DETECTORS: dict[str, Detector] = {
 }
 
 
-class UnknownDetectorError(ValueError):
+class UnknownDetectorError(UserError, ValueError):
     """A detector id that does not exist."""
 
 

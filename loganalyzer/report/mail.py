@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
+from ..errors import UserError
+
 __all__ = ["DeliveryError", "MailOptions", "build_message", "default_sender", "parse_smtp_host", "send"]
 
 
-class DeliveryError(Exception):
+class DeliveryError(UserError):
     """The report could not be handed to the mail server."""
 
 

@@ -18,6 +18,8 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import UserError
+
 __all__ = ["STDIN", "Input", "InputError", "expand"]
 
 STDIN = "-"
@@ -26,7 +28,7 @@ STDIN = "-"
 _ROTATED = re.compile(r"^(?P<base>.+?)(?:\.(?P<n>[0-9]+)|-(?P<date>[0-9]{8,10}))(?:\.(?:gz|bz2|xz|zst))?$")
 
 
-class InputError(Exception):
+class InputError(UserError):
     """An input cannot be read (missing, unreadable, a directory with no files...)."""
 
 
