@@ -98,12 +98,16 @@ def count_lines(data: bytes) -> int:
     return data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
 
 
+def _worker_parser() -> Parser:
+    """The parser of this worker process, built on first use."""
+    global _WORKER_PARSER
+    _WORKER_PARSER = _WORKER_PARSER or Parser()
+    return _WORKER_PARSER
+
+
 def _parse_chunk(job: _Job, parser: Parser | None = None) -> _Done:
     """Parse one chunk, settle its times and leave its pieces (runs in a worker or in-process)."""
-    global _WORKER_PARSER
-    if parser is None:
-        _WORKER_PARSER = _WORKER_PARSER or Parser()
-        parser = _WORKER_PARSER
+    parser = parser or _worker_parser()
     size = len(job.data)
     batch = to_batch(job.data)
     job.data = b""
@@ -182,6 +186,10 @@ def _executor(settings: Settings, size: int) -> Iterator[tuple[Executor, bool]]:
             allocator.for_workers(),
             ProcessPoolExecutor(max_workers=settings.jobs, mp_context=context, initializer=_one_thread) as pool,
         ):
+            # the pool starts a worker per task while none is idle: one task each starts them all now,
+            # and they import and build their parsers while this process reads the first chunks
+            for _ in range(settings.jobs):
+                pool.submit(_worker_parser)
             yield pool, True
     else:
         with ThreadPoolExecutor(max_workers=settings.jobs) as threads:
