@@ -438,3 +438,16 @@ def test_paired_ratio_follows_each_round() -> None:
     assert row["wall_ratio_vs_baseline"] == pytest.approx(11.0 / 10.0)
     assert row["paired_ratio_vs_baseline"] == round(statistics.median([10 / 9, 20 / 18, 11 / 10]), 3)  # 1.111
     assert base.to_dict(base)["paired_ratio_vs_baseline"] is None
+
+
+def test_the_package_is_timed_byte_compiled() -> None:
+    """As pip install leaves it: PYTHONDONTWRITEBYTECODE would make every timed process compile it."""
+    import importlib.util
+
+    import loganalyzer
+    from loganalyzer.bench import runs
+
+    package = Path(loganalyzer.__file__).parent
+    runs._byte_compile()
+    for module in ("parse.py", "reading.py", "bench/runs.py"):
+        assert Path(importlib.util.cache_from_source(str(package / module))).is_file(), module
