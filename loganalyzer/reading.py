@@ -105,6 +105,11 @@ def _worker_parser() -> Parser:
     return _WORKER_PARSER
 
 
+def _start_worker() -> None:
+    """A worker's first task: import and build its parser before its first chunk arrives."""
+    _worker_parser()
+
+
 def _parse_chunk(job: _Job, parser: Parser | None = None) -> _Done:
     """Parse one chunk, settle its times and leave its pieces (runs in a worker or in-process)."""
     parser = parser or _worker_parser()
@@ -189,7 +194,7 @@ def _executor(settings: Settings, size: int) -> Iterator[tuple[Executor, bool]]:
             # the pool starts a worker per task while none is idle: one task each starts them all now,
             # and they import and build their parsers while this process reads the first chunks
             for _ in range(settings.jobs):
-                pool.submit(_worker_parser)
+                pool.submit(_start_worker)
             yield pool, True
     else:
         with ThreadPoolExecutor(max_workers=settings.jobs) as threads:
@@ -233,6 +238,7 @@ def read_inputs(items: list[Input], settings: Settings, *, parser: Parser | None
         fix = shared.corrections(settings.year or 0, mtime=0, tz=settings.timezone, year=settings.year)
         store.correct(fix, settings.timezone)
     store.settled()
+    allocator.give_back()  # what the chunks took: the tables' peaks come later
     return Tables(store=store, stats=reader.stats)
 
 

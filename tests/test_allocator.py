@@ -48,3 +48,31 @@ def test_the_workers_keep_a_users_own_setting(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv(JEMALLOC_VARIABLE, "polars:1," + JEMALLOC_CONF)  # the user's, though it reads like ours
     with allocator.for_workers():
         assert os.environ[JEMALLOC_VARIABLE] == "polars:1," + JEMALLOC_CONF
+
+
+# glibc keeps freed heap pages under a small block allocated after them; malloc_trim returns them
+RETAINED = """
+import sys
+from loganalyzer import allocator
+
+def rss_mb():
+    with open("/proc/self/status") as f:
+        return next(int(l.split()[1]) // 1024 for l in f if l.startswith("VmRSS"))
+
+big = bytearray(16 << 20); del big      # as a chunk: glibc's mmap threshold grows to its size
+blocks = [bytearray(1 << 20) for _ in range(120)]   # now from the heap, touched
+pin = [bytearray(64) for _ in range(1000)]          # small blocks above them
+del blocks
+held = rss_mb()
+gave = allocator.give_back()
+print(gave, held - rss_mb())
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's heap")
+def test_give_back_returns_the_heaps_free_pages() -> None:
+    done = subprocess.run([sys.executable, "-c", RETAINED], capture_output=True, text=True, check=True)
+    gave, freed_mb = done.stdout.split()
+    if gave == "False":
+        pytest.skip("not glibc: no malloc_trim")
+    assert int(freed_mb) >= 80, done.stdout
