@@ -81,4 +81,6 @@ def build_attempts(events: pl.LazyFrame, messages: pl.LazyFrame) -> pl.DataFrame
     )
     # the two side by side (no copy), then moved once into seq order, the recipients of one message
     # in their order: reproducible
-    return in_seq_order(pl.concat([rejects, accepted], how="vertical_relaxed", rechunk=False))
+    both = pl.concat([rejects, accepted], how="vertical_relaxed", rechunk=False).get_columns()
+    del rejects, accepted  # the columns are the only holders: each is let go once moved
+    return in_seq_order(both)

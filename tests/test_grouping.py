@@ -125,3 +125,14 @@ def test_postfix_keys_sharing_a_hash_give_the_same_tables(name: str, monkeypatch
     for table, frame in expected.items():
         assert getattr(after, table).collect().equals(frame), table
     assert after.session_lines.collect().sort("seq").equals(lines)
+
+
+def test_in_seq_order_moves_the_columns_it_is_given() -> None:
+    """Stable by seq; the list is emptied, so that a column no one else holds is let go once moved."""
+    from loganalyzer.sessions import in_seq_order
+
+    frame = pl.DataFrame({"seq": [3, 1, 3, 2, 1], "kind": ["a", "b", "c", "d", "e"], "n": [0, 1, 2, 3, 4]})
+    columns = frame.get_columns()
+    out = in_seq_order(columns)
+    assert columns == []
+    assert out.rows() == [(1, "b", 1), (1, "e", 4), (2, "d", 3), (3, "a", 0), (3, "c", 2)]
