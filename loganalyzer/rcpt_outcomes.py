@@ -13,7 +13,8 @@ from __future__ import annotations
 import polars as pl
 
 from .exim_sessions import COPY_IDENTITY, is_exim, without_copies
-from .sessions import REFUSED_ACTIONS, in_seq_order, reply_class
+from .grouping import in_seq_order
+from .sessions import REFUSED_ACTIONS, reply_class
 
 __all__ = ["build_attempts"]
 

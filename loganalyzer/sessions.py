@@ -31,7 +31,7 @@ import polars as pl
 from . import exim_sessions
 from .aggregates import Masked, session_span
 from .exim_sessions import delivery_status
-from .grouping import grouped, key_starts, moved
+from .grouping import grouped, in_seq_order, key_starts
 from .schema import COMMANDS, MESSAGES, SESSIONS
 from .tables import align
 from .windows import Windows
@@ -42,7 +42,6 @@ __all__ = [
     "build_session_lines",
     "build_sessions",
     "delivery_status",
-    "in_seq_order",
     "lifecycles",
     "number_lifecycles",
     "received_by",
@@ -286,24 +285,6 @@ def build_sessions(
     if not exim:
         return align(done, SESSIONS)
     return pl.concat([align(done, SESSIONS), exim_sessions.build_sessions(events, exim_lines)]).sort("session_id")
-
-
-def in_seq_order(columns: list[pl.Series]) -> pl.DataFrame:
-    """The frame of ``columns`` (one is ``seq``) sorted by seq, rows of one seq in the order they
-    had; the rows moved once, and ``columns`` emptied as they are.
-
-    ``DataFrame.sort`` of a wide frame held about three times the frame while it
-    ran: 400 MB more for the 140 MB session index of a 5M-line log, against
-    about 150 MB for the gather of every column here (:func:`~loganalyzer.grouping.moved`).
-    Given ``frame.get_columns()`` of a frame nobody else holds, a column is let go
-    once moved, and the frame is not held twice: passing the frame kept it whole
-    until the end (the last step of Exim's session index of the 1.27M-line
-    benchmark log peaked at 308 MB, now 282, with freed memory returned at once).
-    """
-    seq = next(c for c in columns if c.name == "seq")
-    order = seq.to_frame().with_row_index("_row").sort("seq", maintain_order=True).get_column("_row")
-    del seq
-    return moved(columns, order)
 
 
 def number_lifecycles(lines: pl.LazyFrame, ends: pl.Expr) -> pl.LazyFrame:

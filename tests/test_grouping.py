@@ -9,7 +9,7 @@ import polars as pl
 import pytest
 
 from loganalyzer import grouping
-from loganalyzer.grouping import grouped, key_ids, numbered, shared
+from loganalyzer.grouping import grouped, in_seq_order, key_ids, numbered, shared
 from loganalyzer.reading import read
 from loganalyzer.settings import Settings
 
@@ -129,8 +129,6 @@ def test_postfix_keys_sharing_a_hash_give_the_same_tables(name: str, monkeypatch
 
 def test_in_seq_order_moves_the_columns_it_is_given() -> None:
     """Stable by seq; the list is emptied, so that a column no one else holds is let go once moved."""
-    from loganalyzer.sessions import in_seq_order
-
     frame = pl.DataFrame({"seq": [3, 1, 3, 2, 1], "kind": ["a", "b", "c", "d", "e"], "n": [0, 1, 2, 3, 4]})
     columns = frame.get_columns()
     out = in_seq_order(columns)
