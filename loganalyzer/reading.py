@@ -187,15 +187,18 @@ def _executor(settings: Settings, size: int) -> Iterator[tuple[Executor, bool]]:
     """A pool of worker processes for large inputs, else a thread pool in this process."""
     if settings.jobs > 1 and size >= PROCESS_THRESHOLD:
         context = multiprocessing.get_context("spawn")
-        with (
-            allocator.for_workers(),
-            ProcessPoolExecutor(max_workers=settings.jobs, mp_context=context, initializer=_one_thread) as pool,
-        ):
+        with allocator.for_workers():
+            pool = ProcessPoolExecutor(max_workers=settings.jobs, mp_context=context, initializer=_one_thread)
             # the pool starts a worker per task while none is idle: one task each starts them all now,
             # and they import and build their parsers while this process reads the first chunks
             for _ in range(settings.jobs):
                 pool.submit(_start_worker)
+        try:
             yield pool, True
+        finally:
+            # every chunk is back (or the read failed): the workers exit while this process goes on;
+            # waiting for them cost 0.1 s a read (the pool still joins them at interpreter exit)
+            pool.shutdown(wait=False, cancel_futures=True)
     else:
         with ThreadPoolExecutor(max_workers=settings.jobs) as threads:
             yield threads, False
