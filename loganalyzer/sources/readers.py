@@ -15,6 +15,7 @@ from __future__ import annotations
 import bz2
 import lzma
 import os
+import stat
 import sys
 import time
 import zlib
@@ -55,6 +56,8 @@ class Opened:
     size: int
     blocks: Iterator[bytes]
     warnings: list[str] = field(default_factory=list)
+    #: (device, inode) of a regular file, which another process may read again by its path; else None
+    identity: tuple[int, int] | None = None
 
 
 def _raw_blocks(stream: BinaryIO, first: bytes) -> Iterator[bytes]:
@@ -121,6 +124,7 @@ def _zstd() -> Callable[[], _Decompressor] | None:
 
 def open_input(item: Input) -> Opened:
     """Open one input for reading. Raises :class:`InputError` when it cannot be opened."""
+    identity = None
     if item.is_stdin:
         stream: BinaryIO = sys.stdin.buffer
         mtime, size = time.time(), 0
@@ -131,6 +135,8 @@ def open_input(item: Input) -> Opened:
         except OSError as exc:
             raise InputError(f"{item.path}: {exc.strerror or exc}") from exc
         mtime, size = st.st_mtime, st.st_size
+        if stat.S_ISREG(st.st_mode):  # not a FIFO or a process substitution (<(zcat ...)): those read once
+            identity = (st.st_dev, st.st_ino)
     first = stream.read(BLOCK)
     warnings: list[str] = []
     where = item.path
@@ -169,4 +175,4 @@ def open_input(item: Input) -> Opened:
             if not item.is_stdin:
                 stream.close()
 
-    return Opened(item, compression, mtime, size, closing(blocks), warnings)
+    return Opened(item, compression, mtime, size, closing(blocks), warnings, identity)
