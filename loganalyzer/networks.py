@@ -157,13 +157,16 @@ class ClientMap:
 
     @classmethod
     def build(cls, pairs: pl.DataFrame, settings: Settings) -> ClientMap:
-        """``pairs``: columns client_ip, client_name (any number of rows)."""
-        pairs = pairs.select("client_ip", "client_name").drop_nulls("client_ip")
+        """``pairs``: columns client_ip, client_name and, optionally, ``lines``: how many lines name
+        the pair (without it, each row is one line). Of an address's names the one on most lines
+        wins, the first in alphabetical order among equals."""
+        lines = pl.col("lines") if "lines" in pairs.columns else pl.lit(1)
+        pairs = pairs.select("client_ip", "client_name", lines.cast(pl.Int64).alias("lines")).drop_nulls("client_ip")
         named = (
             pairs.filter(pl.col("client_name").is_not_null() & (pl.col("client_name") != "unknown"))
             .group_by("client_ip", "client_name")
-            .len()
-            .sort(["client_ip", "len", "client_name"], descending=[False, True, False])
+            .agg(pl.col("lines").sum())
+            .sort(["client_ip", "lines", "client_name"], descending=[False, True, False])
             .unique("client_ip", keep="first", maintain_order=True)
             .select("client_ip", pl.col("client_name").alias("ptr"))
         )

@@ -48,6 +48,20 @@ def test_bulk_client_map_agrees_with_network_of(v6: int) -> None:
         assert got[ip] == want, (ip, name)
 
 
+def test_an_address_under_several_names_takes_the_one_on_most_lines() -> None:
+    settings = Settings(timezone="UTC", dns=False)
+    ip = "198.51.100.7"
+    counted = pl.DataFrame(
+        {"client_ip": [ip, ip, ip], "client_name": ["a.example.org", "b.example.net", "unknown"], "lines": [1, 3, 9]}
+    )
+    assert ClientMap.build(counted, settings).frame.row(0, named=True)["ptr"] == "b.example.net"
+    # without counts each row is a line; among equals the first name in alphabetical order
+    rows = pl.DataFrame({"client_ip": [ip] * 3, "client_name": ["b.example.net", "a.example.org", "b.example.net"]})
+    assert ClientMap.build(rows, settings).frame.row(0, named=True)["org"] == "example.net"
+    tie = pl.DataFrame({"client_ip": [ip] * 2, "client_name": ["b.example.net", "a.example.org"]})
+    assert ClientMap.build(tie, settings).frame.row(0, named=True)["org"] == "example.org"
+
+
 def test_annotate_adds_the_map_columns_row_by_row() -> None:
     settings = Settings(timezone="UTC", dns=False)
     pairs = pl.DataFrame({"client_ip": ["198.51.100.7", "2001:db8:2::25"], "client_name": ["a.example.com", None]})
