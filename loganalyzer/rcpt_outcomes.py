@@ -30,6 +30,7 @@ def build_attempts(events: pl.LazyFrame, messages: pl.LazyFrame) -> pl.DataFrame
     host), as the client addressed them (``orig_to`` when the address was
     rewritten), unless a milter or content check then rejected the message.
     Senders and recipients are lower-cased: retries are matched on them.
+    Of ``events`` only the ``reject`` lines are read.
     """
     refused = events.filter(  # categoricals compared as they are: by their codes, not as text
         (pl.col("kind") == "reject")

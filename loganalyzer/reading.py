@@ -133,7 +133,7 @@ class _Done:
     replaced: int
     size: int
     years: ChunkYears
-    pieces: dict[str, tuple[pl.DataFrame | str, bool]]  # part -> (frame or file, pending)
+    pieces: dict[str, tuple[pl.DataFrame | str, bool, str | None]]  # part -> (frame or file, pending, kind)
     stale: bool = False
 
     @classmethod
@@ -190,14 +190,22 @@ def _parse_chunk(job: _Job, parser: Parser | None = None) -> _Done:
     if result.unparsed is not None:
         frames[UNPARSED_PART] = result.unparsed
     source = pl.lit(job.source).cast(pl.Categorical).alias("source")
-    pieces: dict[str, tuple[pl.DataFrame | str, bool]] = {}
+    pieces: dict[str, tuple[pl.DataFrame | str, bool, str | None]] = {}
     for part, piece in frames.items():
         # year-less lines keep their parts while their year may still change
         pending = bool(piece.get_column("_month").is_not_null().any())
         settled = piece.drop("_local") if pending else piece.drop("_local", *PENDING)
         settled = _conform(settled.with_columns(source), UNPARSED_SCHEMA if part == UNPARSED_PART else EVENTS_SCHEMA)
-        pieces[part] = (keep(settled, job.spill, part, job.chunk), pending)
+        pieces[part] = (keep(settled, job.spill, part, job.chunk), pending, _kind_of(settled))
     return _Done(job.chunk, job.seq, n, batch.replaced, size, times.years, pieces)
+
+
+def _kind_of(piece: pl.DataFrame) -> str | None:
+    """The line kind of a part's piece: one grammar's, the same on every row (None: no kind, or no rows)."""
+    if "kind" not in piece.columns or piece.is_empty():
+        return None
+    kind = piece.get_column("kind")
+    return str(kind[0]) if kind.n_unique() == 1 else None
 
 
 def _conform(frame: pl.DataFrame, schema: pl.Schema) -> pl.DataFrame:
@@ -342,8 +350,8 @@ class _Reader:
             source.end_offset += done.size
             tracker.add(done.chunk, done.years)
             self.store.span(done.chunk, done.first_seq, done.lines)
-            for part, (data, pending) in done.pieces.items():
-                self.store.add(part, Piece(done.chunk, data, pending))
+            for part, (data, pending, kind) in done.pieces.items():
+                self.store.add(part, Piece(done.chunk, data, pending), kind)
 
         def finish(future: Future[_Done], job: _Job, data: bytes | None) -> None:
             done = future.result()

@@ -175,6 +175,17 @@ class Tables:
         """The store, when every event part is its own: a stretch of the log is then read chunk by chunk."""
         return self.store if self._store_only else None
 
+    def events_of(self, *kinds: str) -> pl.LazyFrame:
+        """The events of these line kinds, reading only the parts that hold them when the store knows
+        each part's kind (a read's own store does; tables loaded from disk filter every part)."""
+        wanted = pl.col("kind").is_in(list(kinds))
+        parts = self._chunked.of_kinds(kinds, EVENTS.polars()) if self._chunked else None
+        if parts is None:
+            return self.events.filter(wanted)
+        if not parts:
+            return align(pl.DataFrame(schema=EVENTS.polars()), EVENTS)
+        return align(pl.concat(parts, how="diagonal_relaxed"), EVENTS).filter(wanted)
+
     def events_between(self, first: int, last: int) -> pl.LazyFrame:
         """The events of lines ``first`` .. ``last`` (seqs), reading only the chunks that hold them when it can."""
         window = pl.col("seq").is_between(first, last)
@@ -293,7 +304,8 @@ class Tables:
         from .rcpt_outcomes import build_attempts
 
         with our_engine():
-            return self._keep("attempts", [build_attempts(self.events, self.messages)])
+            # its rejections are the events it reads: of those alone the files are opened
+            return self._keep("attempts", [build_attempts(self.events_of("reject"), self.messages)])
 
     def _keep(self, name: str, frames: Iterable[pl.DataFrame]) -> pl.LazyFrame:
         """A table built from the events, its rows ``frames``: where the store keeps it (see :meth:`Store.keep`)."""

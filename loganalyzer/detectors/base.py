@@ -77,6 +77,10 @@ class Context:
     def events(self) -> pl.LazyFrame:
         return self.tables.events
 
+    def events_of(self, *kinds: str) -> pl.LazyFrame:
+        """The events of these line kinds, reading only their parts (:meth:`Tables.events_of`)."""
+        return self.tables.events_of(*kinds)
+
     @cached_property
     def source_ranges(self) -> pl.DataFrame:
         """(first_seq, source, first_line) of every input: seq -> (source, line_no) by arithmetic.
@@ -184,7 +188,7 @@ class Context:
         (``reason=new``) at t0 means the delay is (t - t0) + N.
         """
         grey = (
-            self.events.filter(pl.col("kind") == "greylist")
+            self.events_of("greylist")
             .select("seq", "ts", "client_ip", "sender", "recipient", "greylist_reason")
             .collect()
         )
@@ -264,9 +268,8 @@ class Context:
         )
         domain = pl.coalesce(pl.col(c).str.extract(r"@([^@>]+)$", 1) for c in ("recipient", "orig_to"))
         seen = (
-            self.events.filter(
-                (pl.col("kind") == "delivery") & here & (delivery_status(pl.col("status"), pl.col("action")) == "sent")
-            )
+            self.events_of("delivery")
+            .filter(here & (delivery_status(pl.col("status"), pl.col("action")) == "sent"))
             .select(domain.str.to_lowercase().alias("domain"))
             .drop_nulls()
             .unique()
@@ -279,10 +282,7 @@ class Context:
     @cached_property
     def has_command_stats(self) -> bool:
         return bool(
-            self.events.filter((pl.col("kind") == "disconnect") & pl.col("command_stats").is_not_null())
-            .select(pl.len())
-            .collect()
-            .item()
+            self.events_of("disconnect").filter(pl.col("command_stats").is_not_null()).select(pl.len()).collect().item()
         )
 
 

@@ -31,8 +31,7 @@ def failed_handshakes(ctx: Context) -> pl.LazyFrame:
 
 
 def _failed_handshakes(ctx: Context) -> pl.LazyFrame:
-    events = ctx.events
-    accept = events.filter(pl.col("kind") == "tls-accept-error").select("seq", pl.col("reason").alias("detail"))
+    accept = ctx.events_of("tls-accept-error").select("seq", pl.col("reason").alias("detail"))
     lines = ctx.session_lines.filter(pl.col("kind").is_in(["tls-accept-error", "tls-library-problem", "tls-error"]))
     per_session = (
         lines.join(accept, on="seq", how="left")
