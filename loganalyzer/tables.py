@@ -178,23 +178,21 @@ class Tables:
     def events_of(self, *kinds: str) -> pl.LazyFrame:
         """The events of these line kinds, reading only the parts that hold them when the store knows
         each part's kind (a read's own store does; tables loaded from disk filter every part)."""
-        wanted = pl.col("kind").is_in(list(kinds))
         parts = self._chunked.of_kinds(kinds, EVENTS.polars()) if self._chunked else None
+        return self._events_in(parts, pl.col("kind").is_in(list(kinds)))
+
+    def events_between(self, first: int, last: int) -> pl.LazyFrame:
+        """The events of lines ``first`` .. ``last`` (seqs), reading only the chunks that hold them when it can."""
+        parts = self._chunked.between(first, last, EVENTS.polars()) if self._chunked else None
+        return self._events_in(parts, pl.col("seq").is_between(first, last))
+
+    def _events_in(self, parts: list[pl.LazyFrame] | None, wanted: pl.Expr) -> pl.LazyFrame:
+        """The events ``wanted`` of the store's ``parts`` (those that may hold them); None: of every part."""
         if parts is None:
             return self.events.filter(wanted)
         if not parts:
             return align(pl.DataFrame(schema=EVENTS.polars()), EVENTS)
         return align(pl.concat(parts, how="diagonal_relaxed"), EVENTS).filter(wanted)
-
-    def events_between(self, first: int, last: int) -> pl.LazyFrame:
-        """The events of lines ``first`` .. ``last`` (seqs), reading only the chunks that hold them when it can."""
-        window = pl.col("seq").is_between(first, last)
-        parts = self._chunked.between(first, last, EVENTS.polars()) if self._chunked else None
-        if parts is None:
-            return self.events.filter(window)
-        if not parts:
-            return align(pl.DataFrame(schema=EVENTS.polars()), EVENTS)
-        return align(pl.concat(parts, how="diagonal_relaxed"), EVENTS).filter(window)
 
     def windows(self) -> Windows:
         """How sessions and messages read the events: :attr:`window_lines` at a time, in whole chunks."""
