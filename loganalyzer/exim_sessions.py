@@ -65,6 +65,7 @@ __all__ = [
     "build_messages",
     "build_session_lines",
     "build_sessions",
+    "copied_seqs",
     "delivery_status",
     "is_exim",
     "lifecycles",
@@ -309,21 +310,34 @@ REJECT_LOG_KINDS = ["reject", "sender-verify-fail", "recipient-verify-fail"]
 COPY_IDENTITY = ["kind", "client_ip", "client_port", "stage", "action", "sender", "recipient", "reason", "details"]
 
 
-def without_copies(rows: pl.LazyFrame) -> pl.LazyFrame:
-    """Exim lines minus copies of an earlier rejection: same host, pid, time and :data:`COPY_IDENTITY`.
+def copied_seqs(rejections: pl.LazyFrame) -> pl.Series:
+    """The seqs of Exim rejections that copy an earlier one: same host, pid, time and :data:`COPY_IDENTITY`.
 
     Exim writes a rejection to its main and its reject log; both files read
     together (``loganalyzer scan /var/log/exim4/``), or syslog with
     ``syslog_duplication`` (the default), give every rejection twice, which
-    would look like a retry within the same second. Other lines pass as they are.
+    would look like a retry within the same second. Only :data:`REJECT_LOG_KINDS`
+    lines are looked at, so ``rejections`` may be any events that hold them;
+    their wide text columns are read here alone, not with every line they are
+    then taken out of (:func:`without_copies`).
     """
-    copied = pl.col("kind").is_in(REJECT_LOG_KINDS)
-    once = (
-        rows.filter(copied)
+    identity = ["host", "pid", "ts", *COPY_IDENTITY]
+    # most rejections are their process's only one in their second: found by cheap columns, before any text is hashed
+    same_second = pl.len().over("host", "pid", "ts", "kind") > 1
+    return (
+        rejections.filter(pl.col("kind").is_in(REJECT_LOG_KINDS) & is_exim(pl.col("daemon")))
+        .select("seq", *identity)
+        .filter(same_second)
         .sort("seq")
-        .unique(subset=["host", "pid", "ts", *COPY_IDENTITY], keep="first", maintain_order=True)
+        .filter(~pl.struct(identity).is_first_distinct())
+        .collect()
+        .get_column("seq")
     )
-    return pl.concat([rows.filter(~copied), once], how="vertical_relaxed")
+
+
+def without_copies(rows: pl.LazyFrame, copies: pl.Series) -> pl.LazyFrame:
+    """``rows`` minus the lines whose seqs are ``copies`` (:func:`copied_seqs`); usually there are none."""
+    return rows.filter(~pl.col("seq").is_in(copies.implode())) if len(copies) else rows
 
 
 #: How each line found its session while the index is built: an enum, so that the rows carry a byte, not text
@@ -335,20 +349,19 @@ def _correlation(name: str) -> pl.Expr:
     return pl.lit(name, dtype=_CORRELATIONS)
 
 
-def build_session_lines(events: pl.LazyFrame) -> pl.LazyFrame:
+def build_session_lines(lines: pl.LazyFrame, rejections: pl.LazyFrame) -> pl.LazyFrame:
     """The session index of Exim lines: the columns of :func:`loganalyzer.sessions.build_session_lines`.
 
+    Of ``lines`` only the :data:`SESSION_KINDS` are read, of ``rejections`` only
+    the :data:`REJECT_LOG_KINDS` (both may be every event; less is read faster).
     ``segment``/``last_segment`` (Postfix's connect counting) are null; the
     session id is the seq of its first line.
     """
     kind = pl.col("kind")
-    # read once: without_copies reads its rows twice, and twice a scan of the events would read their files twice
-    session_rows = (
-        events.filter(is_exim(pl.col("daemon")) & kind.is_in(SESSION_KINDS) & pl.col("client_ip").is_not_null())
-        .select("seq", "ts", "source", "line_no", "host", "pid", "connection_id", *COPY_IDENTITY)
-        .collect()
-    )
-    rows = without_copies(session_rows.lazy()).drop("sender", "recipient", "reason", "details").with_columns(_roles())
+    found = lines.filter(is_exim(pl.col("daemon")) & kind.is_in(SESSION_KINDS) & pl.col("client_ip").is_not_null())
+    columns = ["seq", "ts", "source", "line_no", "host", "pid", "connection_id", "kind", "client_ip", "client_port",
+               "stage", "action"]  # fmt: skip
+    rows = without_copies(found.select(columns), copied_seqs(rejections)).with_columns(_roles())
     # a host logs pids when any line its processes wrote (not the daemon) has one
     pid_host = (pl.col("pid").is_not_null() & ~pl.col("_daemon")).any().over("host")
     mode = (
@@ -364,7 +377,6 @@ def build_session_lines(events: pl.LazyFrame) -> pl.LazyFrame:
     )
     # every correlation below reads these rows: build them once, not once per branch
     rows = rows.with_columns(mode.alias("correlation")).collect().rechunk().lazy()
-    del session_rows  # the wide columns were only for finding copies: free them while the sessions are cut
     on = pl.col("correlation")
     ci = _cut(rows.filter(on == "exim-ci"), ["host", "connection_id"], gap=PROCESS_GAP, doom_starts=False,
               client_changes=True).lazy()  # fmt: skip

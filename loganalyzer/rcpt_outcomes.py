@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from .exim_sessions import COPY_IDENTITY, is_exim, without_copies
+from .exim_sessions import COPY_IDENTITY, copied_seqs, without_copies
 from .grouping import in_seq_order
 from .sessions import REFUSED_ACTIONS, reply_class
 
@@ -39,11 +39,10 @@ def build_attempts(events: pl.LazyFrame, messages: pl.LazyFrame) -> pl.DataFrame
         & pl.col("client_ip").is_not_null()
         & pl.col("stage").ne_missing("MAIL")  # a refused sender is no recipient
     )
-    exim = is_exim(pl.col("daemon"))
     columns = ["seq", "ts", "host", "pid", "daemon", "client_name", "reply_code", "dsn", *COPY_IDENTITY]
-    # read once: the branches below would each scan the events again
+    # read once: finding the copies and taking them out would each scan the events again
     refused = refused.select(columns).collect().lazy()
-    once = pl.concat([refused.filter(~exim), without_copies(refused.filter(exim))], how="vertical_relaxed")
+    once = without_copies(refused, copied_seqs(refused))
     rejects = once.select(
         "seq",
         "ts",

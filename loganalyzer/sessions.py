@@ -24,7 +24,7 @@ the Exim rows to the Postfix ones.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import polars as pl
 
@@ -101,7 +101,13 @@ def with_command_pairs(frame: pl.LazyFrame, stats: str = "command_stats") -> pl.
 _CORRELATION = {"smtpd": (["host", "pid"], "pid"), "postscreen": (["host", "client_ip", "client_port"], "ip-port")}
 
 
-def build_session_lines(events: pl.LazyFrame, *, exim: bool = True, postfix: bool = True) -> pl.DataFrame:
+def build_session_lines(
+    events: pl.LazyFrame,
+    *,
+    exim: bool = True,
+    postfix: bool = True,
+    events_of: Callable[..., pl.LazyFrame] | None = None,
+) -> pl.DataFrame:
     """(seq, session_id, kind, ts) of every line inside an SMTP session, plus the session's frame.
 
     The index is built from four narrow columns only. Within each correlation
@@ -121,8 +127,14 @@ def build_session_lines(events: pl.LazyFrame, *, exim: bool = True, postfix: boo
 
     ``exim``/``postfix`` false skips that MTA's correlation, which would only
     read columns to find nothing (the Postfix one still runs when both are
-    false, for the empty index).
+    false, for the empty index). ``events_of(*kinds)`` gives the events of some
+    kinds (:meth:`Tables.events_of <loganalyzer.tables.Tables.events_of>`, which
+    reads only their parts); Exim's correlation asks for its session kinds alone.
     """
+
+    def of_kinds(*kinds: str) -> pl.LazyFrame:
+        return events_of(*kinds) if events_of else events.filter(pl.col("kind").is_in(kinds))
+
     parts = []
     for daemon, (keys, correlation) in _CORRELATION.items() if postfix or not exim else ():
         keyed = (
@@ -138,7 +150,9 @@ def build_session_lines(events: pl.LazyFrame, *, exim: bool = True, postfix: boo
             ).collect()  # each part made and its sorted lines let go before the next
         )  # fmt: skip
     if exim:
-        parts.append(in_seq_order(exim_sessions.build_session_lines(events).collect().get_columns()))
+        lines = of_kinds(*exim_sessions.SESSION_KINDS)
+        rejections = of_kinds(*exim_sessions.REJECT_LOG_KINDS)
+        parts.append(in_seq_order(exim_sessions.build_session_lines(lines, rejections).collect().get_columns()))
     return pl.concat(parts, how="vertical", rechunk=False)
 
 

@@ -330,6 +330,30 @@ def test_a_rejection_in_the_main_and_the_reject_log_counts_once(tmp_path: Path) 
     assert ctx.sessions.select("reject_5xx").collect().to_series().to_list() == [1]
 
 
+def test_only_a_repeated_rejection_of_the_same_exim_process_and_second_is_a_copy() -> None:
+    base = {"host": "mx", "pid": 7, "ts": 0, "kind": "reject", "daemon": "exim", "client_ip": "198.51.100.20",
+            "client_port": None, "stage": "RCPT", "action": "rejected", "sender": "a@b.example",
+            "recipient": "x@example.com", "reason": "Unknown user", "details": None}  # fmt: skip
+    rows = [
+        {**base, "seq": 5},
+        {**base, "seq": 2},  # the first of the two: the one kept
+        {**base, "seq": 3, "recipient": "y@example.com"},  # another recipient in the same second
+        {**base, "seq": 4, "pid": 8},  # another process
+        {**base, "seq": 6, "ts": 1},  # a second later: a retry
+        {**base, "seq": 7, "daemon": "smtpd"},  # not Exim's
+        {**base, "seq": 8, "kind": "arrival"},  # not a kind the reject log repeats
+        {**base, "seq": 9, "kind": "arrival"},
+    ]
+    events = pl.DataFrame(rows).with_columns(
+        pl.col("ts").cast(pl.Datetime("us", "UTC")),
+        pl.col(["host", "kind", "daemon", "stage", "action"]).cast(pl.Categorical),
+    )
+    assert exim_sessions.copied_seqs(events.lazy()).to_list() == [5]
+    kept = exim_sessions.without_copies(events.lazy(), pl.Series([5], dtype=pl.Int64)).collect()
+    assert kept.get_column("seq").to_list() == [2, 3, 4, 6, 7, 8, 9]
+    assert exim_sessions.without_copies(events.lazy(), pl.Series([], dtype=pl.Int64)).collect().equals(events)
+
+
 @pytest.mark.parametrize(
     "name",
     [
