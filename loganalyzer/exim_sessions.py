@@ -231,17 +231,34 @@ def _pair_connects(connects: pl.LazyFrame, sessions: pl.DataFrame) -> pl.LazyFra
     (:func:`_next_sessions`); only when two lines reach for one session are the
     lines counted (:func:`_first_come_first_served`).
     """
-    starts = (
-        sessions.lazy()
-        .group_by("_session")
-        .agg(pl.col("seq").min().alias("seq"), *(pl.col(k).drop_nulls().first() for k in _PAIR_KEY))
-        .collect()
-    )
+    starts = _session_starts(sessions)
     lines = connects.select(*_PAIR_KEY, "seq").collect()
     paired = _next_sessions(lines, starts)
     if paired.get_column("_session").drop_nulls().is_duplicated().any():
         return _first_come_first_served(lines, starts)
     return paired.lazy()
+
+
+def _session_starts(sessions: pl.DataFrame) -> pl.DataFrame:
+    """(seq, host, client_ip, client_port, _session) per session of a process: where it starts (its
+    id, the smallest seq of its lines), its host and address, and the first port its lines name.
+
+    ``sessions`` is a cut of the ``exim-pid`` lines (:func:`_cut`): a session's rows are together,
+    with one host (part of the key) and one address (a new one starts a new session), so all
+    but the port are those of the row where ``_session`` changes. Faster than a group_by on
+    ``_session`` (0.01 against 0.03 s for the 220k sessions of the 1.27M-line benchmark log).
+    """
+    session, port = pl.col("_session"), pl.col("client_port")
+    # the session of the next row (this one included) that names a port; its port is this one's
+    # if that is still this session
+    next_named = pl.when(port.is_not_null()).then(session).backward_fill()
+    return (
+        sessions.lazy()
+        .with_columns(pl.when(next_named == session).then(port.backward_fill()).alias("_port"))
+        .filter(session.ne_missing(session.shift(1)))
+        .select(session.alias("seq"), "host", "client_ip", pl.col("_port").alias("client_port"), "_session")
+        .collect()
+    )
 
 
 def _next_sessions(lines: pl.DataFrame, starts: pl.DataFrame) -> pl.DataFrame:

@@ -412,6 +412,29 @@ def test_pairing_with_the_next_session_is_first_come_first_served_when_no_two_li
 
 
 @pytest.mark.parametrize("seed", range(5))
+def test_a_session_starts_where_its_rows_begin_with_the_first_port_they_name(seed: int) -> None:
+    # sessions of a cut: rows together, one host and address each, ports logged on some lines only
+    rng = random.Random(seed)
+    rows = []
+    for session in range(40):
+        host = rng.choice(["mx1", "mx2", None])
+        first = 1000 * session + rng.randrange(10)
+        for i in range(rng.randrange(1, 6)):
+            port = rng.choice([None, None, 40000 + session, 50000 + session])  # a port may change mid-session
+            rows.append({"seq": first + 3 * i, "host": host, "client_ip": f"192.0.2.{session % 7}",
+                         "client_port": port, "_session": first})  # fmt: skip
+    schema = {"seq": pl.Int64, "host": pl.Categorical, "client_ip": pl.String, "client_port": pl.Int32,
+              "_session": pl.Int64}  # fmt: skip
+    sessions = pl.DataFrame(rows, schema=schema)
+    assert sessions.get_column("client_port").is_null().any()
+    expected = sessions.group_by("_session", maintain_order=True).agg(
+        pl.col("seq").min(), *(pl.col(k).drop_nulls().first() for k in ["host", "client_ip", "client_port"])
+    )
+    starts = exim_sessions._session_starts(sessions)
+    assert starts.select(expected.columns).equals(expected)
+
+
+@pytest.mark.parametrize("seed", range(5))
 def test_two_lines_before_one_session_are_counted(seed: int) -> None:
     # two connections at once from one address: the first session takes the first line, the second the second
     lines, starts = _connections(["ccss", "cscs", "cccss"] * 4, seed)
