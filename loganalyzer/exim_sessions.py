@@ -182,7 +182,9 @@ def _roles() -> list[pl.Expr]:
 
 def _cut(rows: pl.LazyFrame, keys: list[str], *, gap: int, doom_starts: bool, client_changes: bool) -> pl.DataFrame:
     """``_session`` (provisional id) for rows of one correlation: see the module doc for the rules."""
-    in_order = grouped(rows, keys, by_time=True)
+    # only what the cut reads or keeps is filtered and moved into key order
+    needed = list(dict.fromkeys([*_CUT_COLUMNS, *keys, *_ROLES]))
+    in_order = grouped(rows.select(needed), keys, by_time=True)
     new_key = key_starts()
 
     def prev(c: str) -> pl.Expr:
@@ -213,6 +215,8 @@ def _cut(rows: pl.LazyFrame, keys: list[str], *, gap: int, doom_starts: bool, cl
     )
 
 
+#: The columns of :func:`_roles` a cut reads.
+_ROLES = ["_open", "_close", "_tail", "_doom"]
 #: What ties a daemon's connection line to the process that served it.
 _PAIR_KEY = ["host", "client_ip", "client_port"]
 #: The columns of a cut's rows that the index keeps or the pairing reads.
