@@ -17,7 +17,7 @@ joined onto the detectors' frames.
 from __future__ import annotations
 
 import ipaddress
-import re
+import socket
 from dataclasses import dataclass
 from functools import cache
 from importlib import metadata
@@ -60,39 +60,37 @@ def network_of(ip: str | None, *, v4: int = 24, v6: int = 48) -> str | None:
     return f"{network}/{prefix}"
 
 
-_COLON_HEX = re.compile(r"[0-9A-Fa-f:]+")
+#: The first 12 bytes of an IPv4-mapped IPv6 address (``::ffff:a.b.c.d``).
+_MAPPED = bytes(10) + b"\xff\xff"
 
 
-def _plain_ipv6(ip: str) -> bool:
-    """Colon-hex IPv6 text with a sound shape (no embedded IPv4, no zone, at most one ``::``)."""
-    if not _COLON_HEX.fullmatch(ip) or ip.count("::") > 1:
-        return False
-    parts = ip.split(":")
-    if "::" in ip:
-        return len(parts) <= 8 and all(len(p) <= 4 for p in parts)
-    return len(parts) == 8 and all(1 <= len(p) <= 4 for p in parts)
+def _ipv6_network(ip: str, prefix: int) -> str | None:
+    """:func:`network_of` of IPv6 text, by the C library: None for anything it does not read as
+    IPv6 (an IPv4 address, brackets, a zone), for an IPv4-mapped address, and for a prefix over 64.
+
+    ``inet_pton``/``inet_ntop`` take 1-2 us an address, the ``ipaddress`` module about 15: the
+    benchmark logs' 5,300 IPv6 clients, each in a /48 of its own, took 0.08 s, now under 0.01.
+    ``inet_ntop`` writes RFC 5952's form, as ``ipaddress`` does, except that it writes an IPv4
+    tail for an address whose first 80 bits are zero and whose last 32 are not: never so for a
+    network of at most 64 bits (its last 64 are zero), hence the limit.
+    """
+    if prefix > 64:
+        return None
+    try:
+        packed = socket.inet_pton(socket.AF_INET6, ip)
+    except OSError:
+        return None
+    if packed.startswith(_MAPPED):
+        return None
+    host_bits = 128 - prefix
+    network = int.from_bytes(packed, "big") >> host_bits << host_bits
+    return f"{socket.inet_ntop(socket.AF_INET6, network.to_bytes(16, 'big'))}/{prefix}"
 
 
 def _other_networks(ips: list[str], *, v4: int, v6: int) -> dict[str, str | None]:
-    """:func:`network_of` for addresses that are not dotted quads (IPv6, mapped, bracketed).
-
-    The first ``ceil(v6 / 16)`` hextets decide an IPv6 network; when an address
-    spells them out (no ``::`` among them) it shares the answer of every address
-    with the same text there, so the standard library runs once per network.
-    """
-    hextets = -(-v6 // 16)
-    out: dict[str, str | None] = {}
-    shared: dict[str, str | None] = {}
-    for ip in ips:
-        head = ip.lower().split("::", 1)[0].split(":")
-        key = ":".join(head[:hextets]) if len(head) >= hextets and _plain_ipv6(ip) else None
-        if key is not None and key in shared:
-            out[ip] = shared[key]
-            continue
-        out[ip] = network_of(ip, v4=v4, v6=v6)
-        if key is not None and out[ip] is not None:  # only a valid address answers for its network
-            shared[key] = out[ip]
-    return out
+    """:func:`network_of` for addresses that are not dotted quads: IPv6 by the C library
+    (:func:`_ipv6_network`), anything else (mapped, bracketed, invalid) by :func:`network_of`."""
+    return {ip: _ipv6_network(ip, v6) or network_of(ip, v4=v4, v6=v6) for ip in ips}
 
 
 def org_of(name: str | None) -> str | None:

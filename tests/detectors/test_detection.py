@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import ipaddress
+import random
 from pathlib import Path
 
 import polars as pl
 import pytest
 
+from loganalyzer import networks
 from loganalyzer.detectors import DETECTORS, UnknownDetectorError, run
 from loganalyzer.networks import ClientMap, NetworkError, network_of, org_of
 from loganalyzer.reading import read
@@ -46,6 +49,20 @@ def test_bulk_client_map_agrees_with_network_of(v6: int) -> None:
     for ip, name in zip(ips, names, strict=True):
         want = (network_of(ip, v6=v6), org_of(name))
         assert got[ip] == want, (ip, name)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_ipv6_networks_by_the_c_library_agree_with_the_standard_library(seed: int) -> None:
+    # hextets zero in runs of every length and place (where "::" goes, and whether a /n ends inside one)
+    rng = random.Random(seed)
+    ips = ["::", "::1", "::1.2.3.4", "::ffff:0:1.2.3.4", "1::", "0:0:1::", "::5:0:0:1", "2001:DB8::", "0001:0db8::01"]
+    for _ in range(300):
+        words = [rng.choice([0, 0, 0, 1, 0xFFFF, rng.randrange(1 << 16)]) for _ in range(8)]
+        ips.append(str(ipaddress.IPv6Address(b"".join(w.to_bytes(2, "big") for w in words))))
+        ips.append(":".join(f"{w:x}" for w in words))  # the same, spelt out
+    for v6 in (0, 1, 16, 17, 31, 32, 47, 48, 56, 63, 64, 65, 96, 128):
+        got = networks._other_networks(ips, v4=24, v6=v6)
+        assert got == {ip: network_of(ip, v6=v6) for ip in ips}, v6
 
 
 def test_an_address_under_several_names_takes_the_one_on_most_lines() -> None:
