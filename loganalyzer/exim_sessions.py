@@ -58,6 +58,7 @@ __all__ = [
     "EXIM_SESSION",
     "IP_PORT_GAP",
     "IP_TIME_GAP",
+    "MESSAGE_KINDS",
     "PROCESS_GAP",
     "REFUSED",
     "REJECT_LOG_KINDS",
@@ -690,6 +691,8 @@ def lifecycles(events: pl.LazyFrame) -> pl.LazyFrame:
 EXIM_SESSION = pl.col("correlation").cast(pl.String).str.starts_with("exim")
 
 
+#: The line kinds :func:`build_messages` reads of the events.
+MESSAGE_KINDS = ["arrival", "reject", "delivery"]
 #: The event columns Exim's messages are made of (arrivals, refusals, deliveries).
 _MESSAGE_COLUMNS = ["seq", "ts", "kind", "action", "sender", "orig_queue_id", "client_name", "client_ip",
                     "sasl_username", "size", "message_id", "status", "recipient", "orig_to", "relay", "relay_ip",
@@ -709,13 +712,7 @@ def build_messages(events: pl.LazyFrame, linked: pl.LazyFrame, lines: pl.DataFra
     # the lines of the three kinds read below, read once: each query of the events would read their
     # files again (the messages of the 1.27M-line benchmark log in windows: 0.85 -> 0.68 s; joining
     # the index to all of them once, rather than to each kind's few columns, took 0.75)
-    exim = (
-        _with_message_id(events)
-        .filter(kind.is_in(["arrival", "reject", "delivery"]))
-        .select(*_MESSAGE_COLUMNS)
-        .collect()
-        .lazy()
-    )
+    exim = _with_message_id(events).filter(kind.is_in(MESSAGE_KINDS)).select(*_MESSAGE_COLUMNS).collect().lazy()
     index = lines.lazy()
     messages = index.group_by("first_seq").agg(
         pl.col("host").first(),

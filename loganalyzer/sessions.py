@@ -38,6 +38,7 @@ from .windows import Windows
 
 __all__ = [
     "REFUSED_ACTIONS",
+    "SESSION_EVENT_KINDS",
     "build_messages",
     "build_session_lines",
     "build_sessions",
@@ -193,6 +194,8 @@ _ATTRIBUTES = ["program", "host", "pid", "client_name", "client_ip", "client_por
                "stage", "reply_code", "dsn", "sender", "recipient", "reason", "queue_id", "command_stats",
                "end_reason", "tls_protocol", "tls_cipher", "tls_error"]  # fmt: skip
 _CARRIERS = sorted({*_WHO, "tls-library-problem"})
+#: The line kinds :func:`build_sessions` reads of the events, Postfix's and Exim's.
+SESSION_EVENT_KINDS = sorted({*_CARRIERS, *exim_sessions.SESSION_KINDS})
 #: The kinds and event columns messages are made of.
 _MESSAGE_CARRIERS = ["client", "queued", "pickup", "expired", "message-id", "delivery", "reject", "content-check"]
 _MESSAGE_ATTRIBUTES = ["daemon", "action", "client_name", "client_ip", "sasl_username", "sender", "size", "nrcpt",
@@ -356,12 +359,21 @@ def build_messages(
         # (each builder has its own names: the parts are built after both are set up)
         links = received_by(sessions).collect().lazy()
         children = _notified(events).collect().lazy()
-        built.append(windows.build(index, "first_seq", lambda ev, idx: _messages(ev, idx.lazy(), links, children)))
+        built.append(
+            windows.build(
+                index, "first_seq", lambda ev, idx: _messages(ev, idx.lazy(), links, children), _MESSAGE_CARRIERS
+            )
+        )
     if exim:
         exim_index = exim_sessions.lifecycles(events).collect()
         exim_links = received_by(sessions.filter(exim_sessions.EXIM_SESSION)).collect().lazy()
         built.append(
-            windows.build(exim_index, "first_seq", lambda ev, idx: exim_sessions.build_messages(ev, exim_links, idx))
+            windows.build(
+                exim_index,
+                "first_seq",
+                lambda ev, idx: exim_sessions.build_messages(ev, exim_links, idx),
+                exim_sessions.MESSAGE_KINDS,
+            )
         )
     if len(built) == 1:
         yield from built[0]

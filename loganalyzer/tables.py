@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import asdict, dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -181,9 +181,11 @@ class Tables:
         parts = self._chunked.of_kinds(kinds, EVENTS.polars()) if self._chunked else None
         return self._events_in(parts, pl.col("kind").is_in(list(kinds)))
 
-    def events_between(self, first: int, last: int) -> pl.LazyFrame:
-        """The events of lines ``first`` .. ``last`` (seqs), reading only the chunks that hold them when it can."""
-        parts = self._chunked.between(first, last, EVENTS.polars()) if self._chunked else None
+    def events_between(self, first: int, last: int, kinds: Collection[str] | None = None) -> pl.LazyFrame:
+        """The events of lines ``first`` .. ``last`` (seqs), reading only the chunks that hold them when it
+        can; with ``kinds``, only the parts of those kinds when the store knows them (other kinds may come
+        too: a caller that wants only these filters them)."""
+        parts = self._chunked.between(first, last, EVENTS.polars(), kinds) if self._chunked else None
         return self._events_in(parts, pl.col("seq").is_between(first, last))
 
     def _events_in(self, parts: list[pl.LazyFrame] | None, wanted: pl.Expr) -> pl.LazyFrame:
@@ -260,7 +262,7 @@ class Tables:
     @cached_property
     def sessions(self) -> pl.LazyFrame:
         """One row per SMTP connection (see :data:`loganalyzer.schema.SESSIONS`)."""
-        from .sessions import build_sessions
+        from .sessions import SESSION_EVENT_KINDS, build_sessions
 
         exim, postfix = self.has_exim, self.has_postfix
 
@@ -269,7 +271,7 @@ class Tables:
 
         index = self._session_index
         with our_engine():
-            sessions = self._keep("sessions", self.windows().build(index, "session_id", build))
+            sessions = self._keep("sessions", self.windows().build(index, "session_id", build, SESSION_EVENT_KINDS))
             if "session_lines" not in self.__dict__:
                 self.__dict__["session_lines"] = self._keep("session_lines", [_lines_of(sessions, index)])
         del self.__dict__["_session_index"]  # its work is done: ~55 bytes a line, free it

@@ -11,9 +11,11 @@ as they come (a spilling read writes them to disk: :meth:`~loganalyzer.store.Sto
 A group (a session, a queue-id lifecycle) is named by the seq of its first line.
 The groups are cut into windows of ``width`` lines of the log or more (whole
 chunks of the store, so that no chunk's file is read twice) by that seq; a
-window reads the events of its own stretch only (the spill store opens only the
-files of the chunks in it: :meth:`loganalyzer.store.Store.between`), up to a
-quarter window past its end. A group whose lines reach further (a message
+window reads the events of its own stretch only, and of the line kinds of its
+groups only (the spill store opens only those files of the chunks in it:
+:meth:`loganalyzer.store.Store.between`), up to a quarter window past its end.
+A builder takes nothing of the events but the lines of its index, which is what
+makes the kinds of those lines all it needs. A group whose lines reach further (a message
 deferred for hours) is built apart, first, from its own lines wherever they
 are. Every builder aggregates per group, so the rows are the same as those of
 one pass (the tests compare both).
@@ -21,7 +23,7 @@ one pass (the tests compare both).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 
 import polars as pl
@@ -35,21 +37,25 @@ __all__ = ["WINDOW_LINES", "Windows"]
 #: 0.1-0.15 s more (sessions and messages together).
 WINDOW_LINES = 250_000
 
-#: ``build(events, index)``: the rows of the groups in ``index`` (a lazy query), from ``events``.
+#: ``build(events, index)``: the rows of the groups in ``index`` (a lazy query), from the lines of
+#: ``events`` that are in the index (``events`` may hold more).
 Builder = Callable[[pl.LazyFrame, pl.DataFrame], pl.LazyFrame]
+#: ``between(first, last, kinds)``: the events of seqs ``first`` .. ``last`` and, when ``kinds`` is not
+#: None, of those line kinds (either may hold more).
+Between = Callable[[int, int, Collection[str] | None], pl.LazyFrame]
 
 
 @dataclass(frozen=True)
 class Windows:
-    """How to read the events of one stretch of the log: the whole ``events``, or ``between(first, last)``.
+    """How to read the events of one stretch of the log: the whole ``events``, or ``between(first, last, kinds)``.
 
-    ``between`` gives the events whose seq lies in ``first .. last`` (it may read
-    more: the builders only take the lines of their index). ``width`` 0 builds
-    everything in one pass.
+    ``between`` gives the events whose seq lies in ``first .. last``, of the line
+    ``kinds`` of the index lines there (it may read more: the builders only take
+    the lines of their index). ``width`` 0 builds everything in one pass.
     """
 
     events: pl.LazyFrame
-    between: Callable[[int, int], pl.LazyFrame]
+    between: Between
     width: int = WINDOW_LINES
     #: Seqs where a window may begin: the first lines of the store's chunks, so that a window holds
     #: whole chunks and no chunk's file is read for two windows (empty: every ``width`` lines).
@@ -58,7 +64,7 @@ class Windows:
     @classmethod
     def whole(cls, events: pl.LazyFrame) -> Windows:
         """One pass over all of ``events``."""
-        return cls(events, lambda first, last: events.filter(pl.col("seq").is_between(first, last)), 0)
+        return cls(events, lambda first, last, kinds: events.filter(pl.col("seq").is_between(first, last)), 0)
 
     def starts(self, first: int, last: int) -> list[int]:
         """Where the windows over seqs ``first`` .. ``last`` begin: at least ``width`` lines apart."""
@@ -70,10 +76,21 @@ class Windows:
                 starts.append(cut)
         return starts
 
-    def build(self, index: pl.DataFrame, key: str, build: Builder) -> Iterator[pl.DataFrame]:
+    def build(
+        self, index: pl.DataFrame, key: str, build: Builder, kinds: Collection[str] | None = None
+    ) -> Iterator[pl.DataFrame]:
         """``build`` for every group of ``index`` (its lines: ``seq`` and the group ``key``): the rows,
         one frame per window as each is built, in ``key`` order (a caller that writes them out holds
-        one window's rows at a time: :meth:`loganalyzer.store.Store.keep`)."""
+        one window's rows at a time: :meth:`loganalyzer.store.Store.keep`).
+
+        ``kinds``: the line kinds ``build`` reads of the events (None: any); a window reads those
+        of them its index lines have.
+        """
+
+        def wanted(lines: pl.DataFrame) -> list[str] | None:
+            have = _kinds(lines)
+            return have if kinds is None or have is None else [k for k in have if k in kinds]
+
         last = 0 if index.is_empty() else int(index.get_column("seq").max())  # type: ignore[arg-type]
         first = 0 if index.is_empty() else int(index.get_column(key).min())  # type: ignore[arg-type]
         starts = [] if index.is_empty() or self.width <= 0 else self.starts(first, last)
@@ -93,7 +110,7 @@ class Windows:
             is_long = pl.col(key).is_in(long.implode())
             lines = index.filter(is_long)
             seqs = lines.get_column("seq")
-            events = self.between(int(seqs.min()), int(seqs.max()))  # type: ignore[arg-type]
+            events = self.between(int(seqs.min()), int(seqs.max()), wanted(lines))  # type: ignore[arg-type]
             # a few lines spread over the log, which a builder's several queries would each look for
             # in every file: read once, all columns (Exim messages: 0.22 -> 0.1 s on the benchmark log)
             theirs = events.filter(pl.col("seq").is_in(seqs.implode())).collect().lazy()
@@ -105,8 +122,15 @@ class Windows:
             rows = []
             if lines.height:
                 top = int(lines.get_column("seq").max())  # type: ignore[arg-type]
-                rows.append(build(self.between(start, top), lines).collect())
+                rows.append(build(self.between(start, top, wanted(lines)), lines).collect())
             if longer is not None:
                 rows.append(longer.filter(inside))
             if rows:  # the windows follow each other in key order
                 yield pl.concat(rows, how="vertical").sort(key)
+
+
+def _kinds(lines: pl.DataFrame) -> list[str] | None:
+    """The line kinds of an index's ``lines`` (None when it has no kind column: then every kind)."""
+    if "kind" not in lines.columns:
+        return None
+    return lines.get_column("kind").unique().cast(pl.String).to_list()

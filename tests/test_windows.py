@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
 
 import polars as pl
@@ -89,7 +90,8 @@ def test_build_visits_each_window_once_and_long_groups_apart() -> None:
     events = pl.LazyFrame({"seq": list(range(40))})
     asked: list[tuple[int, int]] = []
 
-    def between(first: int, last: int) -> pl.LazyFrame:
+    def between(first: int, last: int, kinds: Collection[str] | None) -> pl.LazyFrame:
+        assert kinds is None  # the index has no kind column
         asked.append((first, last))
         return events.filter(pl.col("seq").is_between(first, last))
 
@@ -105,6 +107,25 @@ def test_build_visits_each_window_once_and_long_groups_apart() -> None:
     assert built.to_dicts() == [{"group": g, "lines": len(s), "last": max(s)} for g, s in sorted(rows.items())]
     # the long groups once over their span, then windows 0-9, 10-19, 20-29 up to their groups' last lines
     assert asked == [(4, 30), (0, 11), (10, 12), (20, 26)]
+
+
+def test_a_window_asks_for_the_kinds_of_its_lines() -> None:
+    index = pl.DataFrame(
+        {"seq": [0, 1, 12, 13], "group": [0, 0, 12, 12], "kind": ["connect", "reject", "connect", "disconnect"]}
+    )
+    index = index.with_columns(pl.col("kind").cast(pl.Categorical))
+    events = pl.LazyFrame({"seq": list(range(20))})
+    asked: list[list[str] | None] = []
+
+    def between(first: int, last: int, kinds: Collection[str] | None) -> pl.LazyFrame:
+        asked.append(sorted(kinds) if kinds is not None else None)
+        return events.filter(pl.col("seq").is_between(first, last))
+
+    def build(events: pl.LazyFrame, lines: pl.DataFrame) -> pl.LazyFrame:
+        return lines.lazy().group_by("group").agg(pl.len())
+
+    list(Windows(events, between, 10).build(index, "group", build))
+    assert asked == [["connect", "reject"], ["connect", "disconnect"]]
 
 
 def test_windows_hold_whole_chunks() -> None:
@@ -159,7 +180,7 @@ def test_store_between_opens_the_chunks_of_a_stretch_only() -> None:
     store = Store()
     for chunk, first in enumerate((0, 100, 200)):
         frame = pl.DataFrame({"seq": list(range(first, first + 100))})
-        store.add("postfix/connect", Piece(chunk, frame, False))
+        store.add("postfix/connect", Piece(chunk, frame, False), "connect")
         store.span(chunk, first, 100)
     schema = pl.Schema({"seq": pl.Int64})
 
@@ -171,5 +192,11 @@ def test_store_between_opens_the_chunks_of_a_stretch_only() -> None:
     assert seqs(store.between(150, 250, schema)) == (100, 299)
     assert seqs(store.between(0, 99, schema)) == (0, 99)
     assert store.between(400, 500, schema) == []
+    # of some kinds: their parts only, while every part's kind is known
+    store.add("postfix/disconnect", Piece(1, pl.DataFrame({"seq": [150]}), False), "disconnect")
+    assert seqs(store.between(100, 199, schema, ["disconnect"])) == (150, 150)
+    assert store.between(100, 199, schema, ["reject"]) == []
+    store.add("postfix/reject", Piece(1, pl.DataFrame({"seq": [160]}), False))  # of no known kind
+    assert seqs(store.between(100, 199, schema, ["disconnect"])) == (100, 199)  # every part
     store.add("postfix/connect", Piece(3, pl.DataFrame({"seq": [300]}), False))  # a chunk of unknown span
     assert store.between(0, 99, schema) is None
