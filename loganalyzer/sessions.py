@@ -31,6 +31,7 @@ import polars as pl
 from . import exim_sessions
 from .aggregates import Masked, session_span
 from .exim_sessions import delivery_status
+from .grammars import DAEMONS, FAMILIES
 from .grouping import grouped, in_seq_order, key_starts
 from .schema import COMMANDS, MESSAGES, SESSIONS
 from .tables import align
@@ -102,6 +103,11 @@ def with_command_pairs(frame: pl.LazyFrame, stats: str = "command_stats") -> pl.
 _CORRELATION = {"smtpd": (["host", "pid"], "pid"), "postscreen": (["host", "client_ip", "client_port"], "ip-port")}
 
 
+def _kinds_of(daemon: str) -> list[str]:
+    """The line kinds ``daemon`` writes: those of its grammar family."""
+    return sorted({kind.name for kind in FAMILIES[DAEMONS[daemon]].kinds})
+
+
 def build_session_lines(
     events: pl.LazyFrame,
     *,
@@ -130,7 +136,7 @@ def build_session_lines(
     read columns to find nothing (the Postfix one still runs when both are
     false, for the empty index). ``events_of(*kinds)`` gives the events of some
     kinds (:meth:`Tables.events_of <loganalyzer.tables.Tables.events_of>`, which
-    reads only their parts); Exim's correlation asks for its session kinds alone.
+    reads only their parts): each correlation asks for the kinds it cuts.
     """
 
     def of_kinds(*kinds: str) -> pl.LazyFrame:
@@ -139,7 +145,8 @@ def build_session_lines(
     parts = []
     for daemon, (keys, correlation) in _CORRELATION.items() if postfix or not exim else ():
         keyed = (
-            events.filter(pl.col("daemon") == daemon)
+            of_kinds(*_kinds_of(daemon))  # its own kinds' parts only: not the queue's deliveries, say
+            .filter(pl.col("daemon") == daemon)
             .select("seq", "ts", "kind", "source", "line_no", *keys)
             .filter(pl.all_horizontal(pl.col(k).is_not_null() for k in keys))
         )
