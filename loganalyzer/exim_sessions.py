@@ -765,20 +765,29 @@ def build_messages(events: pl.LazyFrame, linked: pl.LazyFrame, lines: pl.DataFra
         pl.when(pl.col("details").str.len_chars() > 0).then(pl.col("details")),
     )
     # the enhanced status code of the remote reply Exim quotes (C="250 2.0.0 OK", ": 550 5.1.1 ...")
-    quoted_dsn = said.str.extract(r"[245][0-9][0-9][ -]([245]\.[0-9]{1,3}\.[0-9]{1,3})\b", 1)
+    quoted_dsn = pl.col("reason").str.extract(r"[245][0-9][0-9][ -]([245]\.[0-9]{1,3}\.[0-9]{1,3})\b", 1)
     arrived = origin.select("first_seq", "_arrived")
     # Postfix's delay: seconds since the message arrived (a cutthrough >> comes before its <=, hence the clip)
     delay = (pl.col("ts") - pl.col("_arrived")).dt.total_microseconds().cast(pl.Float64) / 1e6
-    attempts = (
-        deliveries.join(link, on="seq", how="inner")
-        .join(arrived, on="first_seq", how="left")
+    joined = deliveries.join(link, on="seq", how="inner").join(arrived, on="first_seq", how="left")
+    # text functions cost per row, and most deliveries carry no text (local ones; => without
+    # smtp_confirmation): they run on the others only (0.1 -> 0.03 s for the 203,000 deliveries of
+    # the Exim benchmark log, of which 51,000 carry some)
+    texted = ((pl.col("reason").str.len_bytes() > 0) | (pl.col("details").str.len_bytes() > 0)).fill_null(False)
+    with_text = (
+        joined.filter(texted)
+        .with_columns(said.alias("reason"))
         .with_columns(
-            status.alias("status"),
-            relay.alias("relay"),
             pl.coalesce(pl.col("dsn").cast(pl.String), quoted_dsn).alias("dsn"),
-            said.alias("reason"),
-            delay.clip(lower_bound=0).alias("delay"),
+            ((flag == "**") & pl.col("reason").str.contains("retry timeout exceeded")).alias("_expired"),
         )
+    )
+    without_text = joined.filter(~texted).with_columns(
+        pl.lit(None, dtype=pl.String).alias("reason"), pl.col("dsn").cast(pl.String), pl.lit(False).alias("_expired")
+    )
+    attempts = (
+        pl.concat([with_text, without_text], how="vertical_relaxed")
+        .with_columns(status.alias("status"), relay.alias("relay"), delay.clip(lower_bound=0).alias("delay"))
         .sort("seq")
         .group_by("first_seq")
         .agg(
@@ -788,7 +797,7 @@ def build_messages(events: pl.LazyFrame, linked: pl.LazyFrame, lines: pl.DataFra
             pl.col("recipient").filter(pl.col("status") == "sent").n_unique().cast(pl.Int32).alias("delivered"),
             (pl.col("status") == "deferred").sum().cast(pl.Int32).alias("deferred"),
             pl.col("recipient").filter(pl.col("status") == "bounced").n_unique().cast(pl.Int32).alias("bounced"),
-            ((flag == "**") & pl.col("reason").str.contains("retry timeout exceeded")).any().alias("expired"),
+            pl.col("_expired").any().alias("expired"),
         )
     )
     origin_kind = (
