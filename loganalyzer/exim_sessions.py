@@ -381,9 +381,9 @@ def build_session_lines(lines: pl.LazyFrame, rejections: pl.LazyFrame) -> pl.Laz
     """
     kind = pl.col("kind")
     found = lines.filter(is_exim(pl.col("daemon")) & kind.is_in(SESSION_KINDS) & pl.col("client_ip").is_not_null())
-    columns = ["seq", "ts", "source", "line_no", "host", "pid", "connection_id", "kind", "client_ip", "client_port",
-               "stage", "action"]  # fmt: skip
-    rows = without_copies(found.select(columns), copied_seqs(rejections)).with_columns(_roles())
+    narrow = ["seq", "ts", "source", "line_no", "host", "pid", "connection_id", "kind", "client_ip", "client_port",
+              "stage", "action"]  # fmt: skip
+    rows = without_copies(found.select(narrow), copied_seqs(rejections)).with_columns(_roles())
     # a host logs pids when any line its processes wrote (not the daemon) has one
     pid_host = (pl.col("pid").is_not_null() & ~pl.col("_daemon")).any().over("host")
     mode = (

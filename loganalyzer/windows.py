@@ -11,11 +11,11 @@ as they come (a spilling read writes them to disk: :meth:`~loganalyzer.store.Sto
 A group (a session, a queue-id lifecycle) is named by the seq of its first line.
 The groups are cut into windows of ``width`` lines of the log or more (whole
 chunks of the store, so that no chunk's file is read twice) by that seq; a
-window reads the events of its own stretch only, and of the line kinds of its
-groups only (the spill store opens only those files of the chunks in it:
-:meth:`loganalyzer.store.Store.between`), up to a quarter window past its end.
-A builder takes nothing of the events but the lines of its index, which is what
-makes the kinds of those lines all it needs. A group whose lines reach further (a message
+window reads the events of its own stretch only, up to a quarter window past
+its end, and of the line kinds its builder reads and its groups' lines have
+(the spill store opens only those files of the chunks in it:
+:meth:`loganalyzer.store.Store.between`): a builder takes nothing of the events
+but the lines of its index. A group whose lines reach further (a message
 deferred for hours) is built apart, first, from its own lines wherever they
 are. Every builder aggregates per group, so the rows are the same as those of
 one pass (the tests compare both).
@@ -49,9 +49,9 @@ Between = Callable[[int, int, Collection[str] | None], pl.LazyFrame]
 class Windows:
     """How to read the events of one stretch of the log: the whole ``events``, or ``between(first, last, kinds)``.
 
-    ``between`` gives the events whose seq lies in ``first .. last``, of the line
-    ``kinds`` of the index lines there (it may read more: the builders only take
-    the lines of their index). ``width`` 0 builds everything in one pass.
+    ``between`` gives the events whose seq lies in ``first .. last`` and, asked
+    for some line kinds, of those (it may read more: the builders only take the
+    lines of their index). ``width`` 0 builds everything in one pass.
     """
 
     events: pl.LazyFrame
