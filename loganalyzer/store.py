@@ -28,6 +28,7 @@ chunks in it: the sessions and messages are built a window at a time that way
 from __future__ import annotations
 
 import atexit
+import json
 import shutil
 import tempfile
 from collections.abc import Collection, Iterable
@@ -38,12 +39,15 @@ import polars as pl
 
 from .timestamps import PENDING, settle
 
-__all__ = ["BUILT", "UNPARSED_PART", "Piece", "Store", "built", "keep", "spilled"]
+__all__ = ["BUILT", "LAYOUT", "UNPARSED_PART", "Piece", "Store", "built", "keep", "spilled"]
 
 #: The part name of unparsed lines.
 UNPARSED_PART = "unparsed"
 #: The folder of a spill directory that holds the tables built from the events, one folder each.
 BUILT = "_built"
+#: The file of a spill directory handed over (:meth:`Store.move_to`) that says what each part
+#: holds: its line kind and the lines of each chunk (:meth:`Store.reopen`).
+LAYOUT = "layout.json"
 
 
 def _file_name(part: str) -> str:
@@ -144,6 +148,38 @@ class Store:
             for piece in pieces:
                 if isinstance(piece.data, str):
                     piece.data = str(target / Path(piece.data).relative_to(old))
+
+    def save_layout(self) -> None:
+        """Write :data:`LAYOUT` into the spill directory: each part's line kind and each chunk's lines,
+        which the directory's files do not say, for :meth:`reopen`."""
+        assert self.directory is not None
+        layout = {
+            "kinds": {_file_name(part): kind for part, kind in self.kinds.items()},
+            "spans": {str(chunk): list(span) for chunk, span in self.spans.items()},
+        }
+        (Path(self.directory) / LAYOUT).write_text(json.dumps(layout, indent=1, sort_keys=True))
+
+    @classmethod
+    def reopen(cls, directory: Path) -> Store | None:
+        """The store of a spill directory handed over with its :data:`LAYOUT` (a parse-cache entry),
+        so that a query of some kinds or of a stretch of the log reads their files only, as in the
+        read that wrote it; None without a layout (an entry written before there was one).
+
+        The store does not own the directory (nothing deletes it) and keeps nothing in it:
+        :meth:`keep` holds what is built in memory.
+        """
+        try:
+            layout = json.loads((directory / LAYOUT).read_text())
+        except FileNotFoundError:
+            return None
+        store = cls()
+        for folder in sorted(d for d in directory.iterdir() if d.is_dir() and d.name != BUILT):
+            part = folder.name.replace("~", "/")
+            for path in sorted(folder.glob("*.parquet")):
+                store.pieces.setdefault(part, []).append(Piece(int(path.stem), str(path), False))
+            store.kinds[part] = layout["kinds"].get(folder.name)
+        store.spans = {int(chunk): (first, last) for chunk, (first, last) in layout["spans"].items()}
+        return store
 
     def keep(self, name: str, frames: Iterable[pl.DataFrame]) -> pl.LazyFrame:
         """The table ``name`` built from the events, ``frames`` its rows in order (at least one frame).

@@ -330,11 +330,14 @@ class Tables:
         where = Path(directory)
         frames: dict[str, pl.LazyFrame] = {}
         moved = where / SPILLED
-        if moved.is_dir():  # written with move_spill: the pieces of a spilled read
+        # written with move_spill: the pieces of a spilled read, part by part when their layout says what each
+        # holds (then a query of a few kinds reads their files only), else as one scan (an older entry)
+        store = Store.reopen(moved) if moved.is_dir() else None
+        if moved.is_dir() and store is None:
             for name, table in (("events", EVENTS), ("unparsed", UNPARSED)):
                 scan = spilled(moved, table.polars(), unparsed=name == "unparsed")
                 frames[name] = scan if scan is not None else align(pl.DataFrame(), table)
-        for name in ("events", "sessions", "messages", "unparsed"):
+        for name in ("sessions", "messages") if store is not None else ("events", "sessions", "messages", "unparsed"):
             found = frames.get(name)
             if found is None:
                 found = _written(where, name)
@@ -345,8 +348,11 @@ class Tables:
         info = where / "sources.json"
         if info.exists():
             stats.sources = [SourceStats(**s) for s in json.loads(info.read_text())]
-        tables = cls(lazy_parts=[frames["events"]], stats=stats)
-        tables._unparsed = [frames["unparsed"]]
+        if store is not None:
+            tables = cls(stats=stats, store=store)
+        else:
+            tables = cls(lazy_parts=[frames["events"]], stats=stats)
+            tables._unparsed = [frames["unparsed"]]
         tables.__dict__["sessions"] = frames["sessions"]
         tables.__dict__["messages"] = frames["messages"]
         for name in DERIVED:  # written with derived=True; else rebuilt from the events on first use
@@ -402,6 +408,7 @@ class Tables:
             for name in self._kept():  # and the tables built from them
                 frames.pop(name, None)
             self.store.move_to(out / SPILLED)
+            self.store.save_layout()
             self._reopen()
             written.extend(sorted((out / SPILLED).rglob("*.parquet")))
             # the rest was built before the move, in memory: safe to write after it

@@ -22,6 +22,7 @@ from loganalyzer.reading import read_inputs
 from loganalyzer.scan import scan
 from loganalyzer.settings import Settings, default_cache_dir
 from loganalyzer.sources import Input, expand
+from loganalyzer.store import LAYOUT
 from loganalyzer.tables import Tables
 
 from .conftest import SAMPLES
@@ -104,6 +105,35 @@ def test_a_spilled_read_is_stored_by_moving_its_files(
     assert json.loads(second.stdout) == json.loads(first.stdout) == json.loads(fresh.stdout)
     manifest = json.loads((entry / cache.MANIFEST).read_text())
     assert any(name.startswith("events.d/") for name in manifest["files"])
+
+
+def test_the_entry_of_a_spilled_read_keeps_what_each_part_holds(log: Path, store: Path) -> None:
+    settings = Settings(timezone="UTC", year=2024, dns=False, cache_dir=str(store), spill_bytes=0)
+    fresh = read_inputs(expand([str(log)]), settings)
+    scan(str(log), settings, cache=True)
+    [entry] = _entries(store)
+    assert (entry / "events.d" / LAYOUT).is_file()
+    loaded = Tables.load(entry)
+    # the parts and their kinds as the read knew them: a query of a few kinds reads their files only
+    assert loaded.store is not None and fresh.store is not None
+    assert loaded.store.kinds == fresh.store.kinds and None not in loaded.store.kinds.values()
+    assert loaded.store.spans == fresh.store.spans
+    everything = fresh.events.collect()
+    for kinds in (["connect"], ["reject", "greylist"], ["no-such-kind"]):
+        want = everything.filter(pl.col("kind").is_in(kinds)).sort("seq")
+        assert loaded.events_of(*kinds).collect().sort("seq").equals(want), kinds
+    assert loaded.events.collect().sort("seq").equals(everything.sort("seq"))
+    assert loaded.unparsed.collect().height == fresh.unparsed.collect().height
+    # an entry written before there was a layout reads every part as one scan, with the same rows
+    (entry / "events.d" / LAYOUT).unlink()
+    older = Tables.load(entry)
+    assert older.store is None
+    assert (
+        older.events_of("connect")
+        .collect()
+        .sort("seq")
+        .equals(everything.filter(pl.col("kind") == "connect").sort("seq"))
+    )
 
 
 def test_detector_settings_do_not_need_a_new_parse(
