@@ -109,11 +109,7 @@ def _kinds_of(daemon: str) -> list[str]:
 
 
 def build_session_lines(
-    events: pl.LazyFrame,
-    *,
-    exim: bool = True,
-    postfix: bool = True,
-    events_of: Callable[..., pl.LazyFrame] | None = None,
+    events_of: Callable[..., pl.LazyFrame], *, exim: bool = True, postfix: bool = True
 ) -> pl.DataFrame:
     """(seq, session_id, kind, ts) of every line inside an SMTP session, plus the session's frame.
 
@@ -138,14 +134,10 @@ def build_session_lines(
     kinds (:meth:`Tables.events_of <loganalyzer.tables.Tables.events_of>`, which
     reads only their parts): each correlation asks for the kinds it cuts.
     """
-
-    def of_kinds(*kinds: str) -> pl.LazyFrame:
-        return events_of(*kinds) if events_of else events.filter(pl.col("kind").is_in(kinds))
-
     parts = []
     for daemon, (keys, correlation) in _CORRELATION.items() if postfix or not exim else ():
         keyed = (
-            of_kinds(*_kinds_of(daemon))  # its own kinds' parts only: not the queue's deliveries, say
+            events_of(*_kinds_of(daemon))  # its own kinds' parts only: not the queue's deliveries, say
             .filter(pl.col("daemon") == daemon)
             .select("seq", "ts", "kind", "source", "line_no", *keys)
             .filter(pl.all_horizontal(pl.col(k).is_not_null() for k in keys))
@@ -158,8 +150,8 @@ def build_session_lines(
             ).collect()  # each part made and its sorted lines let go before the next
         )  # fmt: skip
     if exim:
-        lines = of_kinds(*exim_sessions.SESSION_KINDS)
-        rejections = of_kinds(*exim_sessions.REJECT_LOG_KINDS)
+        lines = events_of(*exim_sessions.SESSION_KINDS)
+        rejections = events_of(*exim_sessions.REJECT_LOG_KINDS)
         parts.append(in_seq_order(exim_sessions.build_session_lines(lines, rejections).collect().get_columns()))
     return pl.concat(parts, how="vertical", rechunk=False)
 

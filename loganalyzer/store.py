@@ -54,6 +54,11 @@ def _file_name(part: str) -> str:
     return part.replace("/", "~")
 
 
+def _part_name(file_name: str) -> str:
+    """The part a folder of the spill directory holds (the inverse of :func:`_file_name`)."""
+    return file_name.replace("~", "/")
+
+
 def spilled(directory: Path, schema: pl.Schema, *, unparsed: bool) -> pl.LazyFrame | None:
     """The event (or unparsed) pieces a spilled store left in ``directory``, as one scan; None if none."""
     parts = [d for d in sorted(directory.iterdir()) if d.is_dir() and d.name != BUILT]
@@ -174,7 +179,7 @@ class Store:
             return None
         store = cls()
         for folder in sorted(d for d in directory.iterdir() if d.is_dir() and d.name != BUILT):
-            part = folder.name.replace("~", "/")
+            part = _part_name(folder.name)
             for path in sorted(folder.glob("*.parquet")):
                 store.pieces.setdefault(part, []).append(Piece(int(path.stem), str(path), False))
             store.kinds[part] = layout["kinds"].get(folder.name)
@@ -262,9 +267,20 @@ class Store:
                 lazies.append(merged.lazy().drop(PENDING, strict=False))
         return lazies
 
+    def _event_parts(self) -> list[str]:
+        """The names of the event parts (every part but the unparsed lines')."""
+        return [part for part in self.pieces if part != UNPARSED_PART]
+
+    def _event_parts_of(self, kinds: Collection[str]) -> list[str] | None:
+        """The names of the event parts of these line ``kinds``; None when some part's kind is not known."""
+        parts = self._event_parts()
+        if any(self.kinds.get(part) is None for part in parts):
+            return None
+        return [part for part in parts if self.kinds[part] in kinds]
+
     def parts(self, schema: pl.Schema) -> list[pl.LazyFrame]:
         """Every event part."""
-        return self.lazy([part for part in self.pieces if part != UNPARSED_PART], schema)
+        return self.lazy(self._event_parts(), schema)
 
     def of_kinds(self, kinds: Collection[str], schema: pl.Schema) -> list[pl.LazyFrame] | None:
         """The event parts that hold lines of these ``kinds``, as :meth:`lazy` gives them; None when
@@ -273,10 +289,8 @@ class Store:
         A query of a few kinds then opens their files only: one of the postgrey lines read
         the 256 files of the 1.27M-line benchmark log's events in 30-45 ms, its 6 in 3-5 ms.
         """
-        parts = [part for part in self.pieces if part != UNPARSED_PART]
-        if any(self.kinds.get(part) is None for part in parts):
-            return None
-        return self.lazy([part for part in parts if self.kinds[part] in kinds], schema)
+        parts = self._event_parts_of(kinds)
+        return None if parts is None else self.lazy(parts, schema)
 
     def between(
         self, first: int, last: int, schema: pl.Schema, kinds: Collection[str] | None = None
@@ -292,10 +306,8 @@ class Store:
         if not chunks <= self.spans.keys():
             return None
         inside = {c for c in chunks if self.spans[c][0] <= last and self.spans[c][1] >= first}
-        parts = [part for part in self.pieces if part != UNPARSED_PART]
-        if kinds is not None and all(self.kinds.get(part) is not None for part in parts):
-            parts = [part for part in parts if self.kinds[part] in kinds]
-        return self.lazy(parts, schema, chunks=inside)
+        parts = self._event_parts_of(kinds) if kinds is not None else None
+        return self.lazy(parts if parts is not None else self._event_parts(), schema, chunks=inside)
 
     def unparsed(self, schema: pl.Schema) -> list[pl.LazyFrame]:
         return self.lazy([UNPARSED_PART], schema) if UNPARSED_PART in self.pieces else []

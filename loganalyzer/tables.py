@@ -255,9 +255,7 @@ class Tables:
         from .sessions import build_session_lines
 
         with our_engine():
-            return build_session_lines(
-                self.events, exim=self.has_exim, postfix=self.has_postfix, events_of=self.events_of
-            )
+            return build_session_lines(self.events_of, exim=self.has_exim, postfix=self.has_postfix)
 
     @cached_property
     def sessions(self) -> pl.LazyFrame:
