@@ -405,6 +405,7 @@ def test_pairing_with_the_next_session_is_first_come_first_served_when_no_two_li
     # a session begun before the log, lines without a process yet, and one line before each session
     lines, starts = _connections(["scscs", "cscsc", "sscs", "cscscscs", "s", "c"] * 4, seed)
     fast = exim_sessions._next_sessions(lines, starts)
+    assert fast is not None
     assert not fast.get_column("_session").drop_nulls().is_duplicated().any()
     assert fast.get_column("_session").null_count() > 0  # some lines keep no session
     counted = exim_sessions._first_come_first_served(lines, starts).collect()
@@ -435,11 +436,22 @@ def test_a_session_starts_where_its_rows_begin_with_the_first_port_they_name(see
 
 
 @pytest.mark.parametrize("seed", range(5))
+def test_keys_that_share_a_hash_are_paired_by_counting(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # every address with one hash: the next session of that hash is often another address's
+    lines, starts = _connections(["scscs", "cscsc", "sscs", "cscscscs", "s", "c"] * 4, seed)
+    monkeypatch.setattr(exim_sessions, "_pair_key", lambda: pl.lit(7, dtype=pl.UInt64).alias("_k"))
+    assert exim_sessions._next_sessions(lines, starts) is None
+    paired = exim_sessions._pair_connects(lines.lazy(), starts).sort("seq")
+    assert paired.equals(exim_sessions._first_come_first_served(lines, starts).collect().sort("seq"))
+
+
+@pytest.mark.parametrize("seed", range(5))
 def test_two_lines_before_one_session_are_counted(seed: int) -> None:
     # two connections at once from one address: the first session takes the first line, the second the second
     lines, starts = _connections(["ccss", "cscs", "cccss"] * 4, seed)
-    assert exim_sessions._next_sessions(lines, starts).get_column("_session").drop_nulls().is_duplicated().any()
-    paired = exim_sessions._pair_connects(lines.lazy(), starts).collect().sort("seq")
+    fast = exim_sessions._next_sessions(lines, starts)
+    assert fast is not None and fast.get_column("_session").drop_nulls().is_duplicated().any()
+    paired = exim_sessions._pair_connects(lines.lazy(), starts).sort("seq")
     assert paired.equals(exim_sessions._first_come_first_served(lines, starts).collect().sort("seq"))
     first = lines.filter(pl.col("client_ip") == "192.0.2.0").get_column("seq").to_list()
     sessions = starts.filter(pl.col("client_ip") == "192.0.2.0").get_column("_session").to_list()
