@@ -48,7 +48,7 @@ import polars as pl
 
 from .aggregates import Masked, per_session, session_span
 from .grammars import DAEMONS
-from .grouping import grouped, key_starts
+from .grouping import grouped, key_starts, looked_up
 from .schema import MESSAGES, SESSIONS
 from .tables import align
 
@@ -736,9 +736,11 @@ def build_messages(events: pl.LazyFrame, linked: pl.LazyFrame, lines: pl.DataFra
     """
     kind = pl.col("kind")
     # the lines of the three kinds read below, read once: each query of the events would read their
-    # files again (the messages of the 1.27M-line benchmark log in windows: 0.85 -> 0.68 s; joining
-    # the index to all of them once, rather than to each kind's few columns, took 0.75)
-    exim = _with_message_id(events).filter(kind.is_in(MESSAGE_KINDS)).select(*_MESSAGE_COLUMNS).collect().lazy()
+    # files again (the messages of the 1.27M-line benchmark log in windows: 0.85 -> 0.68 s); each line's
+    # lifecycle is looked up by its seq once, for all of them (a join per kind cost more)
+    read = _with_message_id(events).filter(kind.is_in(MESSAGE_KINDS)).select(*_MESSAGE_COLUMNS).collect()
+    exim = looked_up(read, lines, "first_seq").lazy()
+    del read
     index = lines.lazy()
     messages = index.group_by("first_seq").agg(
         pl.col("host").first(),
@@ -748,16 +750,15 @@ def build_messages(events: pl.LazyFrame, linked: pl.LazyFrame, lines: pl.DataFra
         pl.col("ts").max().alias("last_seen"),
         _ENDS.cast(pl.Boolean).any().alias("removed"),
     )
-    link = index.select("seq", "first_seq")
 
     def per_message(frame: pl.LazyFrame, aggregates: list[pl.Expr]) -> pl.LazyFrame:
-        return frame.join(link, on="seq", how="inner").sort("seq").group_by("first_seq").agg(aggregates)
+        return frame.sort("seq").group_by("first_seq").agg(aggregates)
 
     arrival = kind == "arrival"
     origin = per_message(
         exim.filter(arrival).select(
-            "seq", "ts", "action", "sender", "orig_queue_id", "client_name", "client_ip", "sasl_username", "size",
-            "message_id",
+            "seq", "first_seq", "ts", "action", "sender", "orig_queue_id", "client_name", "client_ip", "sasl_username",
+            "size", "message_id",
         ),
         [
             pl.col("ts").first().alias("_arrived"),
@@ -767,13 +768,13 @@ def build_messages(events: pl.LazyFrame, linked: pl.LazyFrame, lines: pl.DataFra
         ],
     )  # fmt: skip
     refused = per_message(
-        exim.filter((kind == "reject") & pl.col("action").is_in(REFUSED)).select("seq"),
+        exim.filter((kind == "reject") & pl.col("action").is_in(REFUSED)).select("seq", "first_seq"),
         [pl.len().alias("_refusals")],
     )
     flag = pl.col("action")
     deliveries = exim.filter((kind == "delivery") & (flag != "*>")).select(
-        "seq", "ts", "action", "status", "recipient", "orig_to", "relay", "relay_ip", "relay_port", "transport",
-        "dsn", "reason", "details",
+        "seq", "first_seq", "ts", "action", "status", "recipient", "orig_to", "relay", "relay_ip", "relay_port",
+        "transport", "dsn", "reason", "details",
     )  # fmt: skip
     status = delivery_status(pl.col("status"), pl.col("action"))
     remote = pl.concat_str([pl.col("relay"), pl.lit("["), pl.col("relay_ip"), pl.lit("]")])
@@ -795,7 +796,7 @@ def build_messages(events: pl.LazyFrame, linked: pl.LazyFrame, lines: pl.DataFra
     arrived = origin.select("first_seq", "_arrived")
     # Postfix's delay: seconds since the message arrived (a cutthrough >> comes before its <=, hence the clip)
     delay = (pl.col("ts") - pl.col("_arrived")).dt.total_microseconds().cast(pl.Float64) / 1e6
-    joined = deliveries.join(link, on="seq", how="inner").join(arrived, on="first_seq", how="left")
+    joined = deliveries.join(arrived, on="first_seq", how="left")
     # text functions cost per row, and most deliveries carry no text (local ones; => without
     # smtp_confirmation): they run on the others only (0.1 -> 0.03 s for the 203,000 deliveries of
     # the Exim benchmark log, of which 51,000 carry some)

@@ -17,13 +17,16 @@ not (:func:`shared`), and the keys are then numbered instead (:func:`numbered`,
 exact and slower). On the 5.08M-line benchmark log the Postfix queue-id lines
 (2.5M) were put in order in 0.35 s holding 115 MB beside them, against 0.8 s
 and 180 MB for the sort on (queue id, seq).
+
+Once grouped, a group's lines are found by their seq: :func:`looked_up` gives
+each row of a table the group of its seq without a hash join.
 """
 
 from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["grouped", "in_seq_order", "key_ids", "key_starts", "moved", "numbered", "shared"]
+__all__ = ["grouped", "in_seq_order", "key_ids", "key_starts", "looked_up", "moved", "numbered", "shared"]
 
 
 def key_ids(frame: pl.DataFrame, keys: list[str]) -> tuple[pl.Series, bool]:
@@ -130,3 +133,31 @@ def in_seq_order(columns: list[pl.Series]) -> pl.DataFrame:
     order = seq.to_frame().with_row_index("_row").sort("seq", maintain_order=True).get_column("_row")
     del seq
     return moved(columns, order)
+
+
+#: :func:`looked_up` makes a table of the index's seq range when it is at most this many times
+#: longer than the index and the rows together, else it joins.
+_SPREAD = 4
+
+
+def looked_up(rows: pl.DataFrame, index: pl.DataFrame, key: str) -> pl.DataFrame:
+    """The ``rows`` whose seq is in ``index`` (one row per seq), with that seq's ``key`` (an integer,
+    never null) added, in their order: an inner join on ``seq``, without hashing.
+
+    The index of one window's groups covers a stretch of seqs, so its ``key`` goes into an
+    array over that stretch and each row reads its place: Exim's arrivals and deliveries
+    took 0.03-0.04 s a window by joins, 0.01 by the table. An index spread far wider than
+    it is long (a few groups reaching across the log) is joined.
+    """
+    if index.is_empty() or rows.is_empty():
+        return rows.join(index.select("seq", key), on="seq", how="inner", maintain_order="left")
+    seqs = index.get_column("seq")
+    low, high = int(seqs.min()), int(seqs.max())  # type: ignore[arg-type]
+    if high - low + 1 > _SPREAD * (index.height + rows.height):
+        return rows.join(index.select("seq", key), on="seq", how="inner", maintain_order="left")
+    values = index.get_column(key)
+    table = pl.Series(key, [], dtype=values.dtype).extend_constant(None, high - low + 1).scatter(seqs - low, values)
+    inside = rows.get_column("seq").is_between(low, high)
+    found = rows.filter(inside) if not inside.all() else rows
+    place = found.get_column("seq") - low
+    return found.with_columns(table.gather(place)).filter(pl.col(key).is_not_null())

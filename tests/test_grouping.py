@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import polars as pl
 import pytest
 
 from loganalyzer import grouping
-from loganalyzer.grouping import grouped, in_seq_order, key_ids, numbered, shared
+from loganalyzer.grouping import grouped, in_seq_order, key_ids, looked_up, numbered, shared
 from loganalyzer.reading import read
 from loganalyzer.settings import Settings
 
@@ -134,3 +135,19 @@ def test_in_seq_order_moves_the_columns_it_is_given() -> None:
     out = in_seq_order(columns)
     assert columns == []
     assert out.rows() == [(1, "b", 1), (1, "e", 4), (2, "d", 3), (3, "a", 0), (3, "c", 2)]
+
+
+@pytest.mark.parametrize("spread", [1, 3, 1000])
+@pytest.mark.parametrize("seed", range(3))
+def test_looked_up_is_an_inner_join_on_seq_in_the_rows_order(seed: int, spread: int) -> None:
+    # an index of groups over a stretch of seqs (spread far apart: joined), rows partly outside it, in any order
+    rng = random.Random(seed)
+    seqs = rng.sample(range(0, 300 * spread), 200)
+    index = pl.DataFrame({"seq": seqs, "first_seq": [s - rng.randrange(0, 5) for s in seqs]})
+    wanted = [*rng.sample(seqs, 120), -5, max(seqs) + 1, *rng.sample(range(300 * spread), 40)]
+    rows = pl.DataFrame({"seq": wanted, "text": [f"line {s}" for s in wanted]}).unique("seq", maintain_order=True)
+    expected = rows.join(index, on="seq", how="inner", maintain_order="left")
+    got = looked_up(rows, index, "first_seq")
+    assert got.equals(expected)
+    assert 0 < got.height < rows.height
+    assert looked_up(rows.head(0), index, "first_seq").equals(expected.head(0))
