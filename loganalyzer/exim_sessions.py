@@ -48,7 +48,7 @@ import polars as pl
 
 from .aggregates import Masked, per_session, session_span
 from .grammars import DAEMONS
-from .grouping import grouped, key_starts, looked_up
+from .grouping import grouped, in_seq_order, key_starts, looked_up
 from .schema import MESSAGES, SESSIONS
 from .tables import align
 
@@ -181,10 +181,21 @@ def _roles() -> list[pl.Expr]:
     ]
 
 
-def _cut(rows: pl.LazyFrame, keys: list[str], *, gap: int, doom_starts: bool, client_changes: bool) -> pl.DataFrame:
-    """``_session`` (provisional id) for rows of one correlation: see the module doc for the rules."""
-    # only what the cut reads or keeps is filtered and moved into key order
-    needed = list(dict.fromkeys([*_CUT_COLUMNS, *keys, *_ROLES]))
+def _cut(
+    rows: pl.LazyFrame,
+    keys: list[str],
+    *,
+    gap: int,
+    doom_starts: bool,
+    client_changes: bool,
+    keep: tuple[str, ...] = (),
+) -> pl.DataFrame:
+    """(_row, seq, _session, *keep) for rows of one correlation, ``_session`` the provisional id of each
+    row's session: see the module doc for the rules. The rows come in key order."""
+    # only what the cut reads or keeps is filtered and moved into key order: the rest of each row stays
+    # where it is, found again by its ``_row``
+    client = ["client_ip"] if client_changes else []
+    needed = list(dict.fromkeys(["_row", "seq", "ts", *keys, *_ROLES, *client, *keep]))
     in_order = grouped(rows.select(needed), keys, by_time=True)
     new_key = key_starts()
 
@@ -210,9 +221,11 @@ def _cut(rows: pl.LazyFrame, keys: list[str], *, gap: int, doom_starts: bool, cl
     running = (pl.col("seq") - push).cum_min() + push
     last = pl.col("_segment") != pl.col("_segment").shift(-1)
     return (
-        in_order.with_columns(new.cum_sum().alias("_segment"))
+        in_order.lazy()
+        .with_columns(new.cum_sum().alias("_segment"))
         .with_columns(pl.when(last.fill_null(True)).then(running).backward_fill().alias("_session"))
-        .select(*_CUT_COLUMNS, "_session")  # what the index keeps, and the pairing reads (the rest is freed)
+        .select("_row", "seq", "_session", *keep)
+        .collect()
     )
 
 
@@ -220,8 +233,6 @@ def _cut(rows: pl.LazyFrame, keys: list[str], *, gap: int, doom_starts: bool, cl
 _ROLES = ["_open", "_close", "_tail", "_doom"]
 #: What ties a daemon's connection line to the process that served it.
 _PAIR_KEY = ["host", "client_ip", "client_port"]
-#: The columns of a cut's rows that the index keeps or the pairing reads.
-_CUT_COLUMNS = ["seq", "ts", "kind", "source", "line_no", "correlation", *_PAIR_KEY]
 
 
 def _pair_connects(connects: pl.LazyFrame, sessions: pl.DataFrame) -> pl.DataFrame:
@@ -388,8 +399,8 @@ def _correlation(name: str) -> pl.Expr:
     return pl.lit(name, dtype=_CORRELATIONS)
 
 
-def build_session_lines(lines: pl.LazyFrame, rejections: pl.LazyFrame) -> pl.LazyFrame:
-    """The session index of Exim lines: the columns of :func:`loganalyzer.sessions.build_session_lines`.
+def build_session_lines(lines: pl.LazyFrame, rejections: pl.LazyFrame) -> pl.DataFrame:
+    """The session index of Exim lines, in seq order: the columns of :func:`loganalyzer.sessions.build_session_lines`.
 
     Of ``lines`` only the :data:`SESSION_KINDS` are read, of ``rejections`` only
     the :data:`REJECT_LOG_KINDS` (both may be every event; less is read faster).
@@ -417,39 +428,47 @@ def build_session_lines(lines: pl.LazyFrame, rejections: pl.LazyFrame) -> pl.Laz
         .then(_correlation("exim-ip-port"))
         .otherwise(_correlation("exim-ip-time"))
     )
-    # every correlation below reads these rows: build them once, not once per branch
-    rows = read.with_columns(mode.alias("correlation")).rechunk().lazy()
+    # every correlation below reads these rows: build them once, not once per branch; ``_row`` finds each again
+    rows = read.with_columns(mode.alias("correlation"), pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"))
     del read
     on = pl.col("correlation")
-    ci = _cut(rows.filter(on == "exim-ci"), ["host", "connection_id"], gap=PROCESS_GAP, doom_starts=False,
-              client_changes=True).lazy()  # fmt: skip
-    pid = _cut(rows.filter(on == "exim-pid"), ["host", "pid"], gap=PROCESS_GAP, doom_starts=False, client_changes=True)
-    ip_port = _cut(rows.filter(on == "exim-ip-port"), ["host", "client_ip", "client_port"], gap=IP_PORT_GAP,
-                   doom_starts=False, client_changes=False).lazy()  # fmt: skip
-    ip_time = _cut(rows.filter(on == "exim-ip-time"), ["host", "client_ip"], gap=IP_TIME_GAP, doom_starts=True,
-                   client_changes=False).lazy()  # fmt: skip
-    connects = rows.filter(on == "pair")
+    by = rows.rechunk().lazy()
+    pid = _cut(by.filter(on == "exim-pid"), ["host", "pid"], gap=PROCESS_GAP, doom_starts=False, client_changes=True,
+               keep=tuple(_PAIR_KEY))  # fmt: skip
+    connects = by.filter(on == "pair")
     paired = _pair_connects(connects, pid).drop_nulls("_session")
     # a connection line comes before the session it was paired with, which is named after it from now on;
     # a line nobody took is a session of its own (its process wrote nothing in this log)
-    columns = ["seq", "ts", "kind", "source", "line_no", "correlation", "_session"]
     renamed = pl.col("_session").replace(paired.get_column("_session"), paired.get_column("seq"))
-    by_process = pl.concat(
-        [
-            pid.lazy().select(*columns[:-1], renamed),
-            connects.select(
-                *columns[:-2], _correlation("exim-pid").alias("correlation"), pl.col("seq").alias("_session")
-            ),
-        ],
-        how="vertical_relaxed",
+    cuts = [
+        _cut(by.filter(on == "exim-ci"), ["host", "connection_id"], gap=PROCESS_GAP, doom_starts=False,
+             client_changes=True),
+        pid.select("_row", renamed),
+        connects.select("_row", pl.col("seq").alias("_session")).collect(),
+        _cut(by.filter(on == "exim-ip-port"), ["host", "client_ip", "client_port"], gap=IP_PORT_GAP,
+             doom_starts=False, client_changes=False),
+        _cut(by.filter(on == "exim-ip-time"), ["host", "client_ip"], gap=IP_TIME_GAP, doom_starts=True,
+             client_changes=False),
+    ]  # fmt: skip
+    del pid, paired
+    # every row has one correlation, so one session: put back in the rows' order, where the rest of each row is
+    session = pl.concat([c.select("_row", "_session") for c in cuts], how="vertical")
+    del cuts
+    ids = (
+        pl.Series("session_id", [], dtype=pl.Int64)
+        .extend_constant(None, rows.height)
+        .scatter(session.get_column("_row"), session.get_column("_session"))
     )
-    every = pl.concat(
-        [ci.select(columns), by_process, ip_port.select(columns), ip_time.select(columns)], how="vertical_relaxed"
+    # a paired connection line is an exim-pid line, as its session's other lines
+    correlation = (
+        pl.when(on == "pair").then(_correlation("exim-pid")).otherwise(on).cast(pl.Categorical).alias("correlation")
     )
-    return every.select(
-        "seq", "ts", "kind", "source", "line_no", pl.col("_session").alias("session_id"),
+    columns = rows.select("seq", "ts", "kind", "source", "line_no", ids, correlation).get_columns()
+    del rows, by, connects, session, ids
+    return in_seq_order(columns).select(
+        "seq", "ts", "kind", "source", "line_no", "session_id",
         pl.lit(None, dtype=pl.Int32).alias("segment"), pl.lit(None, dtype=pl.Int32).alias("last_segment"),
-        pl.lit("exim", pl.Categorical).alias("daemon"), pl.col("correlation").cast(pl.Categorical),
+        pl.lit("exim", pl.Categorical).alias("daemon"), "correlation",
     )  # fmt: skip
 
 

@@ -32,7 +32,7 @@ from . import exim_sessions
 from .aggregates import Masked, session_span
 from .exim_sessions import delivery_status
 from .grammars import DAEMONS, FAMILIES
-from .grouping import grouped, in_seq_order, key_starts
+from .grouping import grouped, key_starts
 from .schema import COMMANDS, MESSAGES, SESSIONS
 from .tables import align
 from .windows import Windows
@@ -152,7 +152,7 @@ def build_session_lines(
     if exim:
         lines = events_of(*exim_sessions.SESSION_KINDS)
         rejections = events_of(*exim_sessions.REJECT_LOG_KINDS)
-        parts.append(in_seq_order(exim_sessions.build_session_lines(lines, rejections).collect().get_columns()))
+        parts.append(exim_sessions.build_session_lines(lines, rejections))
     return pl.concat(parts, how="vertical", rechunk=False)
 
 
