@@ -370,13 +370,22 @@ def copied_seqs(rejections: pl.LazyFrame) -> pl.Series:
     lines are looked at, so ``rejections`` may be any events that hold them;
     their wide text columns are read here alone, not with every line they are
     then taken out of (:func:`without_copies`).
+
+    A read holds copies only through syslog (whose lines name the host that
+    logged them; Exim's own files name none) or from more than one file. One
+    of Exim's own files alone, the usual main log, is not searched: a client
+    that repeats a RCPT within a second there is no copy (the benchmark log
+    has one such).
     """
+    exim = rejections.filter(pl.col("kind").is_in(REJECT_LOG_KINDS) & is_exim(pl.col("daemon")))
+    where = exim.select(pl.col("host").is_not_null().any(), pl.col("source").n_unique()).collect()
+    if not where.item(0, 0) and where.item(0, 1) <= 1:
+        return pl.Series("seq", [], dtype=pl.Int64)
     identity = ["host", "pid", "ts", *COPY_IDENTITY]
     # most rejections are their process's only one in their second: found by cheap columns, before any text is hashed
     same_second = pl.len().over("host", "pid", "ts", "kind") > 1
     return (
-        rejections.filter(pl.col("kind").is_in(REJECT_LOG_KINDS) & is_exim(pl.col("daemon")))
-        .select("seq", *identity)
+        exim.select("seq", *identity)
         .filter(same_second)
         .sort("seq")
         .filter(~pl.struct(identity).is_first_distinct())

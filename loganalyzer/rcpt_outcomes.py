@@ -39,7 +39,7 @@ def build_attempts(events: pl.LazyFrame, messages: pl.LazyFrame) -> pl.DataFrame
         & pl.col("client_ip").is_not_null()
         & pl.col("stage").ne_missing("MAIL")  # a refused sender is no recipient
     )
-    columns = ["seq", "ts", "host", "pid", "daemon", "client_name", "reply_code", "dsn", *COPY_IDENTITY]
+    columns = ["seq", "ts", "host", "source", "pid", "daemon", "client_name", "reply_code", "dsn", *COPY_IDENTITY]
     # read once: finding the copies and taking them out would each scan the events again
     refused = refused.select(columns).collect().lazy()
     once = without_copies(refused, copied_seqs(refused))

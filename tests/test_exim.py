@@ -330,8 +330,26 @@ def test_a_rejection_in_the_main_and_the_reject_log_counts_once(tmp_path: Path) 
     assert ctx.sessions.select("reject_5xx").collect().to_series().to_list() == [1]
 
 
+def test_a_repeated_rcpt_in_one_exim_main_log_is_no_copy(tmp_path: Path) -> None:
+    # one of Exim's own files: a client that sends the same RCPT twice within a second was refused twice
+    reject = (
+        "2024-04-15 10:00:01 [4242] H=mx.bulk.example [198.51.100.20] F=<news@bulk.example> "
+        "rejected RCPT <gone@example.com>: Unknown user"
+    )
+    main = tmp_path / "mainlog"
+    main.write_text(f"{reject}\n{reject}\n")
+    events = read([str(main)], SETTINGS).events
+    assert exim_sessions.copied_seqs(events).is_empty()
+    # ... the same two lines through syslog (Exim's syslog_duplication) are one rejection logged twice
+    syslog = tmp_path / "syslog"
+    syslog.write_text("".join(f"Apr 15 10:00:01 mx exim[4242]: {line}\n" for line in [reject[27:]] * 2))
+    events = read([str(syslog)], SETTINGS).events
+    assert exim_sessions.copied_seqs(events).to_list() == [1]
+
+
 def test_only_a_repeated_rejection_of_the_same_exim_process_and_second_is_a_copy() -> None:
-    base = {"host": "mx", "pid": 7, "ts": 0, "kind": "reject", "daemon": "exim", "client_ip": "198.51.100.20",
+    base = {"host": "mx", "source": "syslog", "pid": 7, "ts": 0, "kind": "reject", "daemon": "exim",
+            "client_ip": "198.51.100.20",
             "client_port": None, "stage": "RCPT", "action": "rejected", "sender": "a@b.example",
             "recipient": "x@example.com", "reason": "Unknown user", "details": None}  # fmt: skip
     rows = [
@@ -346,7 +364,7 @@ def test_only_a_repeated_rejection_of_the_same_exim_process_and_second_is_a_copy
     ]
     events = pl.DataFrame(rows).with_columns(
         pl.col("ts").cast(pl.Datetime("us", "UTC")),
-        pl.col(["host", "kind", "daemon", "stage", "action"]).cast(pl.Categorical),
+        pl.col(["host", "source", "kind", "daemon", "stage", "action"]).cast(pl.Categorical),
     )
     assert exim_sessions.copied_seqs(events.lazy()).to_list() == [5]
     kept = exim_sessions.without_copies(events.lazy(), pl.Series([5], dtype=pl.Int64)).collect()
