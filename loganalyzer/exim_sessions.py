@@ -48,7 +48,7 @@ import polars as pl
 
 from .aggregates import Masked, per_session, session_span
 from .grammars import DAEMONS
-from .grouping import grouped, in_seq_order, key_starts, looked_up
+from .grouping import grouped, in_seq_order, key_starts, looked_up, replaced
 from .schema import MESSAGES, SESSIONS
 from .tables import align
 
@@ -421,7 +421,12 @@ def build_session_lines(lines: pl.LazyFrame, rejections: pl.LazyFrame) -> pl.Dat
     narrow = ["seq", "ts", "source", "line_no", "host", "pid", "connection_id", "kind", "client_ip", "client_port",
               "stage", "action"]  # fmt: skip
     # the roles are worked out as the rows are read (they come out as a few booleans)
-    read = without_copies(found.select(narrow), copied_seqs(rejections)).with_columns(_roles()).collect()
+    read = (
+        without_copies(found.select(narrow), copied_seqs(rejections))
+        .with_columns(_roles())
+        .drop("stage", "action")
+        .collect()
+    )
     # a host logs pids when any line its processes wrote (not the daemon) has one: the few such hosts,
     # found apart (a window over every row took 0.05 s more on the benchmark log)
     pid_hosts = read.lazy().filter(pl.col("pid").is_not_null() & ~pl.col("_daemon")).select(pl.col("host").unique())
@@ -441,14 +446,14 @@ def build_session_lines(lines: pl.LazyFrame, rejections: pl.LazyFrame) -> pl.Dat
     rows = read.with_columns(mode.alias("correlation"), pl.int_range(pl.len(), dtype=pl.UInt32).alias("_row"))
     del read
     on = pl.col("correlation")
-    by = rows.rechunk().lazy()
+    by = rows.lazy()
     pid = _cut(by.filter(on == "exim-pid"), ["host", "pid"], gap=PROCESS_GAP, doom_starts=False, client_changes=True,
                keep=tuple(_PAIR_KEY))  # fmt: skip
     connects = by.filter(on == "pair")
     paired = _pair_connects(connects, pid).drop_nulls("_session")
     # a connection line comes before the session it was paired with, which is named after it from now on;
     # a line nobody took is a session of its own (its process wrote nothing in this log)
-    renamed = pl.col("_session").replace(paired.get_column("_session"), paired.get_column("seq"))
+    renamed = replaced(pid.get_column("_session"), paired.get_column("_session"), paired.get_column("seq"))
     cuts = [
         _cut(by.filter(on == "exim-ci"), ["host", "connection_id"], gap=PROCESS_GAP, doom_starts=False,
              client_changes=True),

@@ -26,7 +26,17 @@ from __future__ import annotations
 
 import polars as pl
 
-__all__ = ["grouped", "in_seq_order", "key_ids", "key_starts", "looked_up", "moved", "numbered", "shared"]
+__all__ = [
+    "grouped",
+    "in_seq_order",
+    "key_ids",
+    "key_starts",
+    "looked_up",
+    "moved",
+    "numbered",
+    "replaced",
+    "shared",
+]
 
 
 def key_ids(frame: pl.DataFrame, keys: list[str]) -> tuple[pl.Series, bool]:
@@ -161,3 +171,19 @@ def looked_up(rows: pl.DataFrame, index: pl.DataFrame, key: str) -> pl.DataFrame
     found = rows.filter(inside) if not inside.all() else rows
     place = found.get_column("seq") - low
     return found.with_columns(table.gather(place)).filter(pl.col(key).is_not_null())
+
+
+def replaced(values: pl.Series, old: pl.Series, new: pl.Series) -> pl.Series:
+    """``values`` (integers, such as seqs) with each one of ``old`` (distinct) replaced by the ``new`` at its
+    place: ``Series.replace`` by an array over ``old``'s range instead of a hash table, when that range
+    is at most :data:`_SPREAD` times longer than the values and ``old`` together (0.04 to 0.01 s for the
+    607,000 process lines of the Exim benchmark log's session index)."""
+    if old.is_empty() or values.is_empty():
+        return values
+    low, high = int(old.min()), int(old.max())  # type: ignore[arg-type]
+    if high - low + 1 > _SPREAD * (len(values) + len(old)):
+        return values.replace(old, new)
+    table = pl.Series(values.name, [], dtype=new.dtype).extend_constant(None, high - low + 1).scatter(old - low, new)
+    inside = values.is_between(low, high)
+    at = (values - low).clip(0, high - low)  # outside the range: any place, not taken
+    return pl.select(pl.when(inside).then(table.gather(at)).fill_null(values).alias(values.name)).to_series()

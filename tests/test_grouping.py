@@ -10,7 +10,7 @@ import polars as pl
 import pytest
 
 from loganalyzer import grouping
-from loganalyzer.grouping import grouped, in_seq_order, key_ids, looked_up, numbered, shared
+from loganalyzer.grouping import grouped, in_seq_order, key_ids, looked_up, numbered, replaced, shared
 from loganalyzer.reading import read
 from loganalyzer.settings import Settings
 
@@ -151,3 +151,18 @@ def test_looked_up_is_an_inner_join_on_seq_in_the_rows_order(seed: int, spread: 
     assert got.equals(expected)
     assert 0 < got.height < rows.height
     assert looked_up(rows.head(0), index, "first_seq").equals(expected.head(0))
+
+
+@pytest.mark.parametrize("spread", [1, 1000])
+@pytest.mark.parametrize("seed", range(3))
+def test_replaced_is_series_replace(seed: int, spread: int) -> None:
+    # distinct old values among the values (some repeated, some never replaced), and values outside old's range
+    rng = random.Random(seed)
+    old = rng.sample(range(100 * spread, 400 * spread), 60)
+    values = pl.Series("v", [rng.choice(old) for _ in range(150)] + [rng.randrange(0, 500 * spread) for _ in range(50)])
+    new = [v - rng.randrange(1, 50) for v in old]
+    expected = values.replace(old, new)
+    got = replaced(values, pl.Series(old), pl.Series(new))
+    assert got.equals(expected)
+    assert got.name == "v" and (got != values).sum() >= 100
+    assert replaced(values, pl.Series([], dtype=pl.Int64), pl.Series([], dtype=pl.Int64)).equals(values)
