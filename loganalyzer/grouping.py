@@ -19,7 +19,8 @@ exact and slower). On the 5.08M-line benchmark log the Postfix queue-id lines
 and 180 MB for the sort on (queue id, seq).
 
 Once grouped, a group's lines are found by their seq: :func:`looked_up` gives
-each row of a table the group of its seq without a hash join.
+each row of a table the group of its seq, and :func:`replaced` renames groups,
+through an array over the seqs rather than a hash table.
 """
 
 from __future__ import annotations
