@@ -48,7 +48,7 @@ import polars as pl
 
 from .aggregates import Masked, per_session, session_span
 from .grammars import DAEMONS
-from .grouping import grouped, in_seq_order, key_starts, looked_up, replaced
+from .grouping import grouped, in_seq_order, key_starts, looked_up, placed, replaced
 from .schema import MESSAGES, SESSIONS
 from .tables import align
 
@@ -468,11 +468,7 @@ def build_session_lines(lines: pl.LazyFrame, rejections: pl.LazyFrame) -> pl.Dat
     # every row has one correlation, so one session: put back in the rows' order, where the rest of each row is
     session = pl.concat([c.select("_row", "_session") for c in cuts], how="vertical")
     del cuts
-    ids = (
-        pl.Series("session_id", [], dtype=pl.Int64)
-        .extend_constant(None, rows.height)
-        .scatter(session.get_column("_row"), session.get_column("_session"))
-    )
+    ids = placed(session.get_column("_row"), session.get_column("_session").alias("session_id"), rows.height)
     # a paired connection line is an exim-pid line, as its session's other lines
     correlation = (
         pl.when(on == "pair").then(_correlation("exim-pid")).otherwise(on).cast(pl.Categorical).alias("correlation")

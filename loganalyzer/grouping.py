@@ -20,7 +20,7 @@ and 180 MB for the sort on (queue id, seq).
 
 Once grouped, a group's lines are found by their seq: :func:`looked_up` gives
 each row of a table the group of its seq, and :func:`replaced` renames groups,
-through an array over the seqs rather than a hash table.
+through an array over the seqs (:func:`placed`) rather than a hash table.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ __all__ = [
     "looked_up",
     "moved",
     "numbered",
+    "placed",
     "replaced",
     "shared",
 ]
@@ -146,8 +147,14 @@ def in_seq_order(columns: list[pl.Series]) -> pl.DataFrame:
     return moved(columns, order)
 
 
-#: :func:`looked_up` makes a table of the index's seq range when it is at most this many times
-#: longer than the index and the rows together, else it joins.
+def placed(at: pl.Series, values: pl.Series, length: int) -> pl.Series:
+    """A Series of ``length`` with ``values`` at places ``at`` (distinct), null elsewhere: a lookup
+    table over a stretch of seqs, or each row's value put back at its row."""
+    return pl.Series(values.name, [], dtype=values.dtype).extend_constant(None, length).scatter(at, values)
+
+
+#: :func:`looked_up` and :func:`replaced` make a table over a range of seqs when it is at most this
+#: many times longer than what they are given, else they hash.
 _SPREAD = 4
 
 
@@ -166,8 +173,7 @@ def looked_up(rows: pl.DataFrame, index: pl.DataFrame, key: str) -> pl.DataFrame
     low, high = int(seqs.min()), int(seqs.max())  # type: ignore[arg-type]
     if high - low + 1 > _SPREAD * (index.height + rows.height):
         return rows.join(index.select("seq", key), on="seq", how="inner", maintain_order="left")
-    values = index.get_column(key)
-    table = pl.Series(key, [], dtype=values.dtype).extend_constant(None, high - low + 1).scatter(seqs - low, values)
+    table = placed(seqs - low, index.get_column(key), high - low + 1)
     inside = rows.get_column("seq").is_between(low, high)
     found = rows.filter(inside) if not inside.all() else rows
     place = found.get_column("seq") - low
@@ -175,16 +181,17 @@ def looked_up(rows: pl.DataFrame, index: pl.DataFrame, key: str) -> pl.DataFrame
 
 
 def replaced(values: pl.Series, old: pl.Series, new: pl.Series) -> pl.Series:
-    """``values`` (integers, such as seqs) with each one of ``old`` (distinct) replaced by the ``new`` at its
-    place: ``Series.replace`` by an array over ``old``'s range instead of a hash table, when that range
-    is at most :data:`_SPREAD` times longer than the values and ``old`` together (0.04 to 0.01 s for the
-    607,000 process lines of the Exim benchmark log's session index)."""
+    """``values`` (integers, such as seqs) with each one of ``old`` (distinct) replaced by the ``new``
+    at its place: ``Series.replace`` through an array over ``old``'s range rather than a hash table
+    (0.04 to 0.01 s for the 607,000 process lines of the Exim benchmark log's session index), unless
+    that range is far longer than the values.
+    """
     if old.is_empty() or values.is_empty():
         return values
     low, high = int(old.min()), int(old.max())  # type: ignore[arg-type]
     if high - low + 1 > _SPREAD * (len(values) + len(old)):
         return values.replace(old, new)
-    table = pl.Series(values.name, [], dtype=new.dtype).extend_constant(None, high - low + 1).scatter(old - low, new)
+    table = placed(old - low, new.alias(values.name), high - low + 1)
     inside = values.is_between(low, high)
     at = (values - low).clip(0, high - low)  # outside the range: any place, not taken
     return pl.select(pl.when(inside).then(table.gather(at)).fill_null(values).alias(values.name)).to_series()
