@@ -469,7 +469,7 @@ def build_session_lines(lines: pl.LazyFrame, rejections: pl.LazyFrame) -> pl.Dat
     session = pl.concat([c.select("_row", "_session") for c in cuts], how="vertical")
     del cuts
     ids = placed(session.get_column("_row"), session.get_column("_session").alias("session_id"), rows.height)
-    # a paired connection line is an exim-pid line, as its session's other lines
+    # the daemon's connection lines, paired or not, are exim-pid lines, as the process lines they go with
     correlation = (
         pl.when(on == "pair").then(_correlation("exim-pid")).otherwise(on).cast(pl.Categorical).alias("correlation")
     )
