@@ -365,7 +365,7 @@ def build_messages(
         )
     if exim:
         exim_index = exim_sessions.lifecycles(events).collect()
-        exim_links = received_by(sessions.filter(exim_sessions.EXIM_SESSION)).collect().lazy()
+        exim_links = exim_sessions.keyed_links(received_by(sessions.filter(exim_sessions.EXIM_SESSION)).collect())
         built.append(
             windows.build(
                 exim_index,

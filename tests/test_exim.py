@@ -474,3 +474,30 @@ def test_two_lines_before_one_session_are_counted(seed: int) -> None:
     first = lines.filter(pl.col("client_ip") == "192.0.2.0").get_column("seq").to_list()
     sessions = starts.filter(pl.col("client_ip") == "192.0.2.0").get_column("_session").to_list()
     assert paired.filter(pl.col("seq").is_in(first)).get_column("_session").to_list() == sessions
+
+
+def test_messages_find_their_session_by_a_hash_checked_against_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    # C shares A's hash: it must not take A's session; with every key on one hash the columns are joined
+    fake = {"A": 10, "B": 20, "C": 10}
+    monkeypatch.setattr(
+        exim_sessions,
+        "_link_key",
+        lambda: pl.col("queue_id").replace_strict(fake, return_dtype=pl.UInt64).alias("_k"),
+    )
+    schema = {"host": pl.Categorical, "queue_id": pl.String}
+    linked = pl.DataFrame({"host": [None, "mx"], "queue_id": ["A", "B"], "session_id": [1, 2]},
+                          schema={**schema, "session_id": pl.Int64})  # fmt: skip
+    messages = pl.DataFrame({"host": [None, "mx", None, "mx"], "queue_id": ["A", "B", "C", "A"]}, schema=schema)
+    messages = messages.with_row_index("row")
+
+    def joined(links: pl.DataFrame) -> pl.DataFrame:
+        return exim_sessions._with_sessions(messages.lazy(), links).collect().sort("row")
+
+    exact = messages.join(linked, on=["host", "queue_id"], how="left", nulls_equal=True).sort("row")
+    keyed = exim_sessions.keyed_links(linked)
+    assert "_k" in keyed.columns
+    assert joined(keyed).equals(exact)
+    assert exact.get_column("session_id").to_list() == [1, 2, None, None]
+    fake["B"] = 10  # two keys of the links on one hash: joined by the columns
+    assert "_k" not in exim_sessions.keyed_links(linked).columns
+    assert joined(exim_sessions.keyed_links(linked)).equals(exact)
