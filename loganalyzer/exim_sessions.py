@@ -252,12 +252,11 @@ def _pair_connects(connects: pl.LazyFrame, sessions: pl.DataFrame) -> pl.DataFra
     starts = _session_starts(sessions)
     lines = connects.select(*_PAIR_KEY, "seq").collect()
     paired = _next_sessions(lines, starts)
-    if paired is None:
-        return _first_come_first_served(lines, starts).collect()
-    taken = paired.get_column("_session").drop_nulls()
-    if taken.n_unique() < len(taken):
-        return _first_come_first_served(lines, starts).collect()
-    return paired
+    if paired is not None:
+        taken = paired.get_column("_session").drop_nulls()
+        if taken.n_unique() == len(taken):
+            return paired
+    return _first_come_first_served(lines, starts).collect()
 
 
 def _session_starts(sessions: pl.DataFrame) -> pl.DataFrame:

@@ -158,6 +158,15 @@ def placed(at: pl.Series, values: pl.Series, length: int) -> pl.Series:
 _SPREAD = 4
 
 
+def _table_range(seqs: pl.Series, given: int) -> tuple[int, int] | None:
+    """The lowest and highest of ``seqs`` when an array over them is worth making for ``given`` rows
+    in all (:data:`_SPREAD`); None when there are none, or they are spread too far."""
+    if seqs.is_empty() or given == 0:
+        return None
+    low, high = int(seqs.min()), int(seqs.max())  # type: ignore[arg-type]
+    return (low, high) if high - low + 1 <= _SPREAD * given else None
+
+
 def looked_up(rows: pl.DataFrame, index: pl.DataFrame, key: str) -> pl.DataFrame:
     """The ``rows`` whose seq is in ``index`` (one row per seq), with that seq's ``key`` (an integer,
     never null) added, in their order: an inner join on ``seq``, without hashing.
@@ -167,12 +176,11 @@ def looked_up(rows: pl.DataFrame, index: pl.DataFrame, key: str) -> pl.DataFrame
     took 0.03-0.04 s a window by joins, 0.01 by the table. An index spread far wider than
     it is long (a few groups reaching across the log) is joined.
     """
-    if index.is_empty() or rows.is_empty():
-        return rows.join(index.select("seq", key), on="seq", how="inner", maintain_order="left")
     seqs = index.get_column("seq")
-    low, high = int(seqs.min()), int(seqs.max())  # type: ignore[arg-type]
-    if high - low + 1 > _SPREAD * (index.height + rows.height):
+    span = _table_range(seqs, index.height + rows.height) if not rows.is_empty() else None
+    if span is None:
         return rows.join(index.select("seq", key), on="seq", how="inner", maintain_order="left")
+    low, high = span
     table = placed(seqs - low, index.get_column(key), high - low + 1)
     inside = rows.get_column("seq").is_between(low, high)
     found = rows.filter(inside) if not inside.all() else rows
@@ -188,9 +196,10 @@ def replaced(values: pl.Series, old: pl.Series, new: pl.Series) -> pl.Series:
     """
     if old.is_empty() or values.is_empty():
         return values
-    low, high = int(old.min()), int(old.max())  # type: ignore[arg-type]
-    if high - low + 1 > _SPREAD * (len(values) + len(old)):
+    span = _table_range(old, len(values) + len(old))
+    if span is None:
         return values.replace(old, new)
+    low, high = span
     table = placed(old - low, new.alias(values.name), high - low + 1)
     inside = values.is_between(low, high)
     at = (values - low).clip(0, high - low)  # outside the range: any place, not taken
