@@ -97,6 +97,26 @@ def test_envelopes_before_the_sampled_one_are_skipped_only_when_no_line_has_them
     _compare(parser, mixed)
 
 
+def test_test_or_capture_follows_the_last_batch_and_matches_the_same_rows() -> None:
+    connect = "2024-03-01 12:00:00 SMTP connection from [198.51.100.7]:41234 (TCP/IP connection count = 3)"
+    close = "2024-03-01 12:00:01 SMTP connection from mail.example.net [198.51.100.7] D=0.1s closed by QUIT"
+    lost = "2024-03-01 12:00:02 SMTP connection from [203.0.113.9]:41234 lost D=12s"
+    parser = Parser()
+    candidate = parser.candidates_for("exim", "SMTP connection from ")[0]
+    assert candidate.name == "connect"
+    first = ("exim", "SMTP connection from ", candidate.part)
+    # a batch of connection lines alone: captured at once from then on
+    _compare(parser, [connect] * 40)
+    assert parser._at_once[first] is True
+    assert parser._at_once[("envelope", "exim")] is True
+    # then mostly other lines of the same key: tested first again, and every line still goes where it belongs
+    mixed = [connect, close, lost] * 30
+    _compare(parser, mixed)
+    assert parser._at_once[first] is False
+    _compare(parser, mixed)  # (decided by that batch, not by a sample, this time)
+    assert _bulk(parser, mixed) == _bulk(Parser(), mixed)
+
+
 @pytest.mark.corpus
 def test_corpus_lines(parser: Parser) -> None:
     lines = [c.line for c in postfix_lines(corpus_dir())]
