@@ -14,8 +14,9 @@ expressions over the whole batch:
    and the longest dispatch key.
 3. **Kinds** -- each (family, key) group runs the plan of its first candidate
    kind; rows it fails go to the next candidate (kinds sharing the key, then
-   those of shorter keys), again tested before captured. Rows no candidate takes
-   are ``unparsed`` (``unknown-shape``).
+   those of shorter keys), again tested before captured: for a text every line of
+   the kind contains, when it has one the key does not already say, else by its
+   regex. Rows no candidate takes are ``unparsed`` (``unknown-shape``).
 
 Result rows are grouped by kind ("parts"): each part has only the columns its
 grammar can fill, cast to the types in :mod:`loganalyzer.schema`. Given a
@@ -37,7 +38,7 @@ import pyparsing as pp
 
 from .grammars import DAEMONS, ENVELOPES, EXIM_INNER, FAMILIES, daemon_of
 from .grammars.elements import END, Family, Kind, opt, seq, text
-from .plans import HEAD, Plan, compile_plan, dispatch_keys, escape, to_regex
+from .plans import HEAD, Plan, compile_plan, dispatch_keys, escape, required_literals, to_regex
 from .schema import EVENTS
 from .timestamps import YEARLESS, ChunkTimes, iso_to_utc, local_columns, yearless_columns
 
@@ -49,6 +50,8 @@ UNKNOWN_SHAPE = "unknown-shape"
 
 #: Rows of a group tried against a plan to decide whether testing the whole group is worth it.
 SAMPLE = 256
+#: The fewest characters (spaces aside) of a text a candidate's lines are tested for (:meth:`Candidate.needle`).
+NEEDLE = 4
 
 #: Columns every event part starts with (besides its grammar's fields).
 BASE = ("seq", "line_no", "ts", "_year", *YEARLESS, "host", "program", "daemon", "pid", "kind")
@@ -68,10 +71,17 @@ class Candidate:
     kind: Kind
     plan: Plan
     part: str  # key of the output part: family/kind-index
+    literals: tuple[str, ...] = ()  # texts every line it takes contains (:func:`~loganalyzer.plans.required_literals`)
 
     @property
     def name(self) -> str:
         return self.kind.name
+
+    def needle(self, key: str) -> str | None:
+        """A text to test the lines of dispatch key ``key`` for, before capturing: the longest that
+        every line this kind takes contains and that the key does not already say (each line of the
+        key starts with it); None when no such text is long enough to tell lines apart."""
+        return next((t for t in self.literals if len(t.strip()) >= NEEDLE and t not in key), None)
 
 
 @dataclass(frozen=True)
@@ -162,6 +172,8 @@ class Parser:
         #: per envelope, or candidate of one dispatch key: whether its rows were last captured at once
         #: (see ``_tests_first``)
         self._at_once: dict[tuple[str, ...], bool] = {}
+        #: candidates of one dispatch key whose needle let through lines their grammar did not take
+        self._no_needle: set[tuple[str, ...]] = set()
 
     @staticmethod
     def _prefix_of(regex: str) -> pp.ParserElement:
@@ -178,7 +190,8 @@ class Parser:
         if key not in self._compiled:
             fam = FAMILIES[fname]
             kind = fam.kinds[index]
-            self._compiled[key] = Candidate(fname, kind, compile_plan(seq(kind.body, END)), f"{fname}/{index}")
+            plan = compile_plan(seq(kind.body, END))
+            self._compiled[key] = Candidate(fname, kind, plan, f"{fname}/{index}", required_literals(kind.body))
         return self._compiled[key]
 
     def candidates_for(self, fname: str, key: str) -> list[Candidate]:
@@ -419,8 +432,12 @@ class Parser:
                 # disconnection lines do) and the rows left do not all look like this kind's
                 slot = (str(fname), str(key), cand.part)
                 tested = len(candidates) > 1 and self._tests_first(slot, text, cand.plan.head)
+                needle = None
                 if tested:
-                    maybe = text.str.contains(cand.plan.head)
+                    # a text every line of the kind contains, if it has one, is searched for faster than
+                    # its regex runs; lines that have it and still do not match fail the capture below
+                    needle = cand.needle(str(key)) if slot not in self._no_needle else None
+                    maybe = text.str.contains(needle, literal=True) if needle else text.str.contains(cand.plan.head)
                     self._went(slot, maybe)
                     if not maybe.any():  # the usual case for most later candidates: nothing to capture
                         continue
@@ -428,6 +445,8 @@ class Parser:
                 fields, ok = self._run_candidate(rest, cand)
                 if not tested:
                     self._went(slot, ok)
+                elif needle and ok.sum() * 2 < len(ok):  # the needle told too few lines apart: the regex next time
+                    self._no_needle.add(slot)
                 if ok.any():
                     hit = pl.concat([rest, fields], how="horizontal").filter(ok)
                     self._emit(result, cand.part, self._typed(hit, cand, raw=raw))

@@ -117,6 +117,19 @@ def test_test_or_capture_follows_the_last_batch_and_matches_the_same_rows() -> N
     assert _bulk(parser, mixed) == _bulk(Parser(), mixed)
 
 
+def test_a_needle_that_lets_through_lines_the_grammar_does_not_take_gives_way_to_the_regex() -> None:
+    # the connection line's needle is its "(TCP/IP connection count = ": these have it, and more after it
+    odd = "2024-03-01 12:00:00 SMTP connection from [198.51.100.7]:41234 (TCP/IP connection count = 3) and more"
+    close = "2024-03-01 12:00:01 SMTP connection from mail.example.net [198.51.100.7] D=0.1s closed by QUIT"
+    parser = Parser()
+    candidate = parser.candidates_for("exim", "SMTP connection from ")[0]
+    assert candidate.needle("SMTP connection from ") == " (TCP/IP connection count = "
+    slot = ("exim", "SMTP connection from ", candidate.part)
+    _compare(parser, [odd, close] * 30)  # each line still goes where pyparsing puts it
+    assert slot in parser._no_needle
+    _compare(parser, [odd, close] * 30)
+
+
 @pytest.mark.corpus
 def test_corpus_lines(parser: Parser) -> None:
     lines = [c.line for c in postfix_lines(corpus_dir())]

@@ -7,11 +7,11 @@ import re
 import polars as pl
 import pyparsing as pp
 import pytest
-from loganalyzer.grammars import FAMILIES
+from loganalyzer.grammars import DAEMONS, FAMILIES, envelopes, exim, milters, postfix
 from loganalyzer.grammars.elements import CUT, END, FIELD_END, field, lit, one_of, opt, seq, text, text_until
 
 from loganalyzer.parse import Parser
-from loganalyzer.plans import HEAD, PlanError, compile_plan, dispatch_keys, escape, to_regex
+from loganalyzer.plans import HEAD, PlanError, compile_plan, dispatch_keys, escape, required_literals, to_regex
 
 
 def test_escape_keeps_spaces_and_dashes_plain() -> None:
@@ -60,6 +60,40 @@ def test_dispatch_keys() -> None:
     assert dispatch_keys(seq(lit("connect from "), field("x", "y"))) == ("connect from ",)
     assert set(dispatch_keys(seq(one_of("action", "reject", "hold"), lit(": ")))) == {"reject", "hold"}
     assert dispatch_keys(seq(field("x", "[a-z]+"), lit(" "))) == ("",)
+
+
+def test_required_literals_are_the_unbroken_runs_of_literals_before_free_text() -> None:
+    grammar = seq(
+        lit("SMTP connection"), opt(lit(" Ci="), field("id", "[0-9]+")), lit(" from "), field("host", "[^ ]+"),
+        seq(lit(" ("), lit("count = ")), field("count", "[0-9]+"), lit(")"), one_of("x", " a", " b"), lit(": "),
+        text("rest"),
+    )  # fmt: skip
+    assert required_literals(grammar) == ("SMTP connection", " (count = ", " from ", ": ", ")")
+    assert required_literals(seq(lit("a: "), text("reason"))) == ("a: ",)  # nothing of the free text
+    assert required_literals(seq(field("x", "[a-z]+"), opt(lit(" optional")))) == ()
+    cut = seq(lit("head "), field("x", "[a-z]+"), CUT, lit(" tail"))
+    assert required_literals(cut) == ("head ",)  # only what the first plan reads
+
+
+def test_every_grammar_sample_holds_the_literals_of_its_kind(parser: Parser) -> None:
+    lines = []
+    for module in (postfix, milters, exim):
+        for family, messages in module.SAMPLES.items():
+            daemon = next(d for d, f in DAEMONS.items() if f == family)
+            stamp = "2024-03-01 12:00:00 " if family == "exim" else f"Mar  1 12:00:00 mx1 postfix/{daemon}[1]: "
+            lines.extend(stamp + m for m in messages)
+    lines += [line for name in envelopes.SAMPLES for line in envelopes.SAMPLES[name]]
+    frame = pl.DataFrame({"seq": range(len(lines)), "line_no": range(1, len(lines) + 1), "line": lines})
+    checked = 0
+    for part, rows in parser.parse_batch(frame.cast({"seq": pl.Int64, "line_no": pl.Int64}), source="t").parts.items():
+        if "/" not in part:
+            continue
+        family, index = part.split("/")
+        literals = parser._candidate(family, int(index)).literals
+        for seq_ in rows.get_column("seq"):
+            assert all(t in lines[seq_] for t in literals), (lines[seq_], literals)
+            checked += 1
+    assert checked > 150
 
 
 def test_every_grammar_compiles() -> None:
