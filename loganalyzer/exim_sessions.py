@@ -409,7 +409,8 @@ def _correlation(name: str) -> pl.Expr:
 
 
 def build_session_lines(lines: pl.LazyFrame, rejections: pl.LazyFrame) -> pl.DataFrame:
-    """The session index of Exim lines, in seq order: the columns of :func:`loganalyzer.sessions.build_session_lines`.
+    """The session index of Exim lines, in seq order: the columns of :func:`loganalyzer.sessions.build_session_lines`,
+    but for the lines' time, file and line number (null: :func:`build_sessions` reads them with the lines).
 
     Of ``lines`` only the :data:`SESSION_KINDS` are read, of ``rejections`` only
     the :data:`REJECT_LOG_KINDS` (both may be every event; less is read faster).
@@ -418,8 +419,8 @@ def build_session_lines(lines: pl.LazyFrame, rejections: pl.LazyFrame) -> pl.Dat
     """
     kind = pl.col("kind")
     found = lines.filter(is_exim(pl.col("daemon")) & kind.is_in(SESSION_KINDS) & pl.col("client_ip").is_not_null())
-    narrow = ["seq", "ts", "source", "line_no", "host", "pid", "connection_id", "kind", "client_ip", "client_port",
-              "stage", "action"]  # fmt: skip
+    # (not the lines' file and number: the sessions read those with the rest of each line, see below)
+    narrow = ["seq", "ts", "host", "pid", "connection_id", "kind", "client_ip", "client_port", "stage", "action"]
     # the roles are worked out as the rows are read (they come out as a few booleans)
     read = (
         without_copies(found.select(narrow), copied_seqs(rejections))
@@ -473,11 +474,14 @@ def build_session_lines(lines: pl.LazyFrame, rejections: pl.LazyFrame) -> pl.Dat
     correlation = (
         pl.when(on == "pair").then(_correlation("exim-pid")).otherwise(on).cast(pl.Categorical).alias("correlation")
     )
-    columns = rows.select("seq", "ts", "kind", "source", "line_no", ids, correlation).get_columns()
+    columns = rows.select("seq", "kind", ids, correlation).get_columns()
     del rows, by, connects, session, ids
+    # only seq, kind and session are put in seq order: Exim's sessions read each line's time, file and line
+    # number from the events, with its other columns
     return in_seq_order(columns).select(
-        "seq", "ts", "kind", "source", "line_no", "session_id",
-        pl.lit(None, dtype=pl.Int32).alias("segment"), pl.lit(None, dtype=pl.Int32).alias("last_segment"),
+        "seq", pl.lit(None, dtype=pl.Datetime("us", "UTC")).alias("ts"), "kind",
+        pl.lit(None, dtype=pl.Categorical).alias("source"), pl.lit(None, dtype=pl.Int64).alias("line_no"),
+        "session_id", pl.lit(None, dtype=pl.Int32).alias("segment"), pl.lit(None, dtype=pl.Int32).alias("last_segment"),
         pl.lit("exim", pl.Categorical).alias("daemon"), "correlation",
     )  # fmt: skip
 
@@ -590,9 +594,9 @@ def build_sessions(events: pl.LazyFrame, lines: pl.LazyFrame) -> pl.LazyFrame:
     kind, stage, action, proto = pl.col("kind"), pl.col("stage"), pl.col("action"), pl.col("proto")
     exim = events.filter(is_exim(pl.col("daemon")) & kind.is_in(SESSION_KINDS))
     rows = (
-        exim.select("seq", "ts", *_COLUMNS)
+        exim.select("seq", "ts", "source", "line_no", *_COLUMNS)
         .join(
-            lines.select("seq", "session_id", "correlation", "source", "line_no"),
+            lines.select("seq", "session_id", "correlation"),
             on="seq",
             how="inner",
             maintain_order="right",  # the index is in seq order: no sort needed

@@ -111,7 +111,8 @@ def _kinds_of(daemon: str) -> list[str]:
 def build_session_lines(
     events_of: Callable[..., pl.LazyFrame], *, exim: bool = True, postfix: bool = True
 ) -> pl.DataFrame:
-    """(seq, session_id, kind, ts) of every line inside an SMTP session, plus the session's frame.
+    """(seq, session_id, kind, ts) of every line inside an SMTP session, plus the session's frame (Exim's
+    lines without their time, file and line number: its sessions read those from the events).
 
     The index is built from four narrow columns only. Within each correlation
     key (host+pid for smtpd, host+ip+port for postscreen), each ``connect``
