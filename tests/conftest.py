@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from loganalyzer.grammars import envelopes, exim, milters, postfix
 from typer.testing import CliRunner
 
+from loganalyzer import grammars
 from loganalyzer.parse import Parser
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +50,20 @@ def private_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 def sample_files() -> list[Path]:
     """Every sample log (plain and compressed) the project wrote."""
     return sorted(p for p in SAMPLES.rglob("*") if p.is_file() and (".log" in p.name or p.name.startswith("mail")))
+
+
+def grammar_sample_lines() -> list[str]:
+    """Every envelope sample, then every line-kind sample of the grammars as a whole log line (Exim's
+    in its own log's envelope, the others behind a syslog one of their daemon)."""
+    lines = [line for name in envelopes.SAMPLES for line in envelopes.SAMPLES[name]]
+    for module in (postfix, milters, exim):
+        for family, messages in module.SAMPLES.items():
+            daemon = next(d for d, f in grammars.DAEMONS.items() if f == family)
+            if family == "exim":
+                lines.extend(f"2024-03-01 12:00:00 {m}" for m in messages)
+            else:
+                lines.extend(f"Mar  1 12:00:00 mx1 postfix/{daemon}[1]: {m}" for m in messages)
+    return lines
 
 
 _skipped_corpus: list[str] = []

@@ -14,13 +14,12 @@ from typing import Any
 
 import polars as pl
 import pytest
-from loganalyzer.grammars import envelopes, exim, milters, postfix
+from loganalyzer.grammars import envelopes
 
-from loganalyzer import grammars
 from loganalyzer.parse import OTHER_PROGRAM, SAMPLE, Parser, parse_line
 from loganalyzer.timestamps import YEARLESS
 
-from .conftest import sample_files
+from .conftest import grammar_sample_lines, sample_files
 from .corpus import corpus_dir, postfix_lines
 
 
@@ -76,15 +75,7 @@ def test_sample_logs(parser: Parser) -> None:
 
 
 def test_grammar_samples(parser: Parser) -> None:
-    lines = [line for name in envelopes.SAMPLES for line in envelopes.SAMPLES[name]]
-    for module in (postfix, milters, exim):
-        for family, messages in module.SAMPLES.items():
-            daemon = next(d for d, f in grammars.DAEMONS.items() if f == family)
-            if family == "exim":
-                lines.extend(f"2024-03-01 12:00:00 {m}" for m in messages)
-            else:
-                lines.extend(f"Mar  1 12:00:00 mx1 postfix/{daemon}[1]: {m}" for m in messages)
-    _compare(parser, lines)
+    _compare(parser, grammar_sample_lines())
 
 
 def test_envelopes_before_the_sampled_one_are_skipped_only_when_no_line_has_them(parser: Parser) -> None:

@@ -7,11 +7,13 @@ import re
 import polars as pl
 import pyparsing as pp
 import pytest
-from loganalyzer.grammars import DAEMONS, FAMILIES, envelopes, exim, milters, postfix
+from loganalyzer.grammars import FAMILIES
 from loganalyzer.grammars.elements import CUT, END, FIELD_END, field, lit, one_of, opt, seq, text, text_until
 
 from loganalyzer.parse import Parser
 from loganalyzer.plans import HEAD, PlanError, compile_plan, dispatch_keys, escape, required_literals, to_regex
+
+from .conftest import grammar_sample_lines
 
 
 def test_escape_keeps_spaces_and_dashes_plain() -> None:
@@ -76,13 +78,7 @@ def test_required_literals_are_the_unbroken_runs_of_literals_before_free_text() 
 
 
 def test_every_grammar_sample_holds_the_literals_of_its_kind(parser: Parser) -> None:
-    lines = []
-    for module in (postfix, milters, exim):
-        for family, messages in module.SAMPLES.items():
-            daemon = next(d for d, f in DAEMONS.items() if f == family)
-            stamp = "2024-03-01 12:00:00 " if family == "exim" else f"Mar  1 12:00:00 mx1 postfix/{daemon}[1]: "
-            lines.extend(stamp + m for m in messages)
-    lines += [line for name in envelopes.SAMPLES for line in envelopes.SAMPLES[name]]
+    lines = grammar_sample_lines()
     frame = pl.DataFrame({"seq": range(len(lines)), "line_no": range(1, len(lines) + 1), "line": lines})
     checked = 0
     for part, rows in parser.parse_batch(frame.cast({"seq": pl.Int64, "line_no": pl.Int64}), source="t").parts.items():
