@@ -431,7 +431,8 @@ class Parser:
                 # as for envelopes: test before capturing, when other kinds share the key (Exim's connection and
                 # disconnection lines do) and the rows left do not all look like this kind's
                 slot = (str(fname), str(key), cand.part)
-                tested = len(candidates) > 1 and self._tests_first(slot, text, cand.plan.head)
+                several = len(candidates) > 1  # (a key of one kind is always captured at once)
+                tested = several and self._tests_first(slot, text, cand.plan.head)
                 needle = None
                 if tested:
                     # a text every line of the kind contains, if it has one, is searched for faster than
@@ -443,7 +444,7 @@ class Parser:
                         continue
                     skipped, rest = rest.filter(~maybe), rest.filter(maybe)
                 fields, ok = self._run_candidate(rest, cand)
-                if not tested:
+                if several and not tested:
                     self._went(slot, ok)
                 elif needle and ok.sum() * 2 < len(ok):  # the needle told too few lines apart: the regex next time
                     self._no_needle.add(slot)
