@@ -305,8 +305,8 @@ def required_literals(body: pp.ParserElement) -> tuple[str, ...]:
                 return False
             if isinstance(element, pp.Literal) and not isinstance(element, pp.CaselessLiteral):
                 current.append(element.match)
-            elif isinstance(element, pp.And):
-                if not visit(_flatten(pp.And(element.exprs))):
+            elif isinstance(element, pp.And):  # a named sequence (unnamed ones are flattened already)
+                if not visit([part for sub in element.exprs for part in _flatten(sub)]):
                     return False
             else:
                 end_run()

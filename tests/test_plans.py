@@ -71,6 +71,8 @@ def test_required_literals_are_the_unbroken_runs_of_literals_before_free_text() 
         text("rest"),
     )  # fmt: skip
     assert required_literals(grammar) == ("SMTP connection", " (count = ", " from ", ": ", ")")
+    named = seq(lit("SMTP connection"), seq(lit(" ("), lit("count = "))("opening"), field("count", "[0-9]+"))
+    assert required_literals(named) == ("SMTP connection (count = ",)  # a named sequence's literals run on
     assert required_literals(seq(lit("a: "), text("reason"))) == ("a: ",)  # nothing of the free text
     assert required_literals(seq(field("x", "[a-z]+"), opt(lit(" optional")))) == ()
     cut = seq(lit("head "), field("x", "[a-z]+"), CUT, lit(" tail"))
